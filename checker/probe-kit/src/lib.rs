@@ -1,0 +1,140 @@
+//! The probe side of the checker.
+//!
+//! A *probe* is a small program that runs one grading criterion against one
+//! implementation of a lesson (the learner's crate, the reference, or a deliberately
+//! broken fixture) and reports the outcome on stdout. The checker starts one probe
+//! process per criterion, so a deadlock, an infinite loop or an abort in learner code
+//! only ever takes down that one process, which the checker kills at its deadline.
+//!
+//! Every lesson's probe crate provides a [`Probe`]; this crate supplies the rest:
+//! the criterion metadata ([`Info`]), the verdict types, the protocol spoken over
+//! stdout ([`protocol`]), panic capture that turns `todo!()` into "not implemented
+//! yet", and expected-output snapshots ([`snapshot`]).
+
+pub mod protocol;
+mod runner;
+pub mod snapshot;
+
+use std::fmt;
+
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+pub use runner::{probe_main, take_recorded_panic};
+
+/// What the checker shows for a criterion before and after running it.
+#[derive(Debug, Clone, Copy)]
+pub struct Info {
+    /// Stable identifier, used on the command line, in JSON and in the tests.
+    pub id: &'static str,
+    /// One line saying what the criterion proves.
+    pub title: &'static str,
+    /// What to look at when it fails.
+    pub hint: &'static str,
+    /// Chapter and section of the book that explains it, as `file.html#anchor`.
+    pub book: &'static str,
+    /// The hang detector: the checker kills the probe after this long. Generous on
+    /// purpose; a passing run takes a small fraction of it.
+    pub deadline_secs: u64,
+}
+
+/// Why a criterion failed: what the criterion expected and what it saw instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub expected: String,
+    pub seen: String,
+    /// A longer piece of evidence, such as a diff against the expected output.
+    pub detail: Option<String>,
+}
+
+impl Failure {
+    pub fn new(expected: impl fmt::Display, seen: impl fmt::Display) -> Self {
+        Failure {
+            expected: expected.to_string(),
+            seen: seen.to_string(),
+            detail: None,
+        }
+    }
+
+    pub fn with_detail(mut self, detail: impl fmt::Display) -> Self {
+        self.detail = Some(detail.to_string());
+        self
+    }
+}
+
+/// The result of running one criterion to completion.
+pub type Verdict = Result<(), Failure>;
+
+/// Fails with `expected`/`seen` unless `ok`; keeps criteria short and readable.
+pub fn ensure(ok: bool, expected: impl fmt::Display, seen: impl fmt::Display) -> Verdict {
+    if ok {
+        Ok(())
+    } else {
+        Err(Failure::new(expected, seen))
+    }
+}
+
+/// What a running criterion can use: its seed and a way to say what it is doing.
+pub struct Ctx {
+    seed: u64,
+}
+
+impl Ctx {
+    pub fn new(seed: u64) -> Self {
+        Ctx { seed }
+    }
+
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// A random number generator determined by the run's seed and `stream`, so that
+    /// two parts of a criterion (two threads, say) draw independent, replayable values.
+    pub fn rng(&self, stream: u64) -> StdRng {
+        StdRng::seed_from_u64(self.seed ^ stream.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+    }
+
+    /// Tells the checker what is about to happen. If the probe never finishes, the
+    /// last progress line is how the report names the operation that hung.
+    pub fn progress(&self, what: impl fmt::Display) {
+        protocol::emit(&protocol::Message::Progress {
+            what: what.to_string(),
+        });
+    }
+}
+
+/// The probes a lesson compiles into the checker itself: the reference and the
+/// broken fixtures. (The learner's crate gets a probe binary of its own, built on
+/// demand, so that its compile errors never affect these.)
+pub struct Builtins {
+    pub criteria: &'static [Info],
+    pub reference: fn() -> Box<dyn Probe>,
+    pub fixtures: &'static [Fixture],
+}
+
+impl Builtins {
+    /// `"reference"` or a fixture's name.
+    pub fn probe(&self, name: &str) -> Option<Box<dyn Probe>> {
+        if name == "reference" {
+            return Some((self.reference)());
+        }
+        self.fixtures
+            .iter()
+            .find(|f| f.name == name)
+            .map(|f| (f.make)())
+    }
+}
+
+/// A deliberately broken implementation, and the criterion that must reject it.
+pub struct Fixture {
+    pub name: &'static str,
+    pub rejected_by: &'static str,
+    pub make: fn() -> Box<dyn Probe>,
+}
+
+/// One lesson's criteria, bound to one implementation of the lesson.
+pub trait Probe {
+    fn criteria(&self) -> &'static [Info];
+    /// Runs criterion `id`. Panics from the implementation are caught by the caller.
+    fn run(&self, id: &str, ctx: &Ctx) -> Verdict;
+}

@@ -1,0 +1,60 @@
+//! The command line, as README.md, the Justfile and the book describe it.
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "checker",
+    version,
+    about = "Grades your kvlab lessons: behaviour and invariants, not just \"it compiles\"."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Every lesson, with its state
+    List,
+    /// Grade a lesson: every criterion, PASS or FAIL, with the reason
+    Check(CheckArgs),
+    /// What to do in a lesson, and a hint for every criterion
+    Hint {
+        /// lesson01, 01 or 1
+        lesson: String,
+    },
+    /// Show your crate against the reference, file by file
+    Diff {
+        /// lesson01, 01 or 1
+        lesson: String,
+    },
+    /// Maintainers: prove every lesson crate under lessons/ is still an unsolved stub
+    VerifyStubs,
+    /// Internal: run one criterion in this process (the checker starts itself this way)
+    #[command(hide = true)]
+    Probe {
+        lesson: String,
+        implementation: String,
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+}
+
+#[derive(Args)]
+pub struct CheckArgs {
+    /// lesson01, 01 or 1
+    pub lesson: String,
+    /// Grade the reference under solutions/ instead of your crate
+    #[arg(long, conflicts_with = "fixture")]
+    pub solution: bool,
+    /// Maintainers: grade one of the checker's deliberately broken implementations
+    #[arg(long, hide = true)]
+    pub fixture: Option<String>,
+    /// Print the report as one JSON document on one line
+    #[arg(long)]
+    pub json: bool,
+    /// Seed for the random inputs (printed in every report, to replay a failure)
+    #[arg(long)]
+    pub seed: Option<u64>,
+}

@@ -1,0 +1,91 @@
+//! The course's lessons. Adding a lesson means adding its crates, its probe crate
+//! and one entry here; nothing else in the checker changes.
+
+use anyhow::{Result, bail};
+use probe_kit::Builtins;
+
+pub struct Lesson {
+    pub number: u8,
+    /// The topic part of the folder names, as in `lessons/lesson01-state-machine`.
+    pub slug: &'static str,
+    pub title: &'static str,
+    /// Where to start, for `checker hint`.
+    pub start: &'static str,
+    pub builtins: &'static Builtins,
+}
+
+pub const LESSONS: &[Lesson] = &[Lesson {
+    number: 1,
+    slug: "state-machine",
+    title: "the state machine",
+    start: "Open lessons/lesson01-state-machine/src/lib.rs and fill in the six todo!()s \
+            in order: get, set, del, Display for Response, check_invariants, replay. \
+            The types, constructors and apply are given.",
+    builtins: &probe_lesson01::BUILTINS,
+}];
+
+impl Lesson {
+    /// `lesson01`
+    pub fn id(&self) -> String {
+        format!("lesson{:02}", self.number)
+    }
+
+    /// `lesson01-state-machine`: the folder under lessons/ and solutions/, and the
+    /// book chapter's file name.
+    pub fn dir_name(&self) -> String {
+        format!("{}-{}", self.id(), self.slug)
+    }
+
+    pub fn probe_package(&self) -> String {
+        format!("probe-{}", self.id())
+    }
+
+    pub fn learner_probe_bin(&self) -> String {
+        format!("probe-{}-learner", self.id())
+    }
+}
+
+/// Finds a lesson by `lesson04`, `04` or `4`.
+pub fn find(name: &str) -> Result<&'static Lesson> {
+    let digits = name.strip_prefix("lesson").unwrap_or(name);
+    let number = digits
+        .parse::<u8>()
+        .ok()
+        .filter(|_| !digits.is_empty() && digits.len() <= 2);
+    if let Some(lesson) = number.and_then(|n| LESSONS.iter().find(|l| l.number == n)) {
+        return Ok(lesson);
+    }
+    let known: Vec<String> = LESSONS
+        .iter()
+        .map(|l| format!("  {}  {}", l.id(), l.title))
+        .collect();
+    bail!(
+        "there is no lesson `{name}`. The lessons are:\n{}\nName one as lesson01, 01 or 1.",
+        known.join("\n")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_the_three_spellings() {
+        for name in ["lesson01", "01", "1"] {
+            assert_eq!(find(name).unwrap().number, 1, "{name}");
+        }
+    }
+
+    #[test]
+    fn rejects_unknown_lessons_and_lists_the_real_ones() {
+        for name in ["lesson99", "99", "", "lesson", "x", "001", "-1"] {
+            let message = find(name).unwrap_err().to_string();
+            assert!(message.contains("lesson01"), "{name}: {message}");
+        }
+    }
+
+    #[test]
+    fn numbers_are_unique_and_ordered() {
+        assert!(LESSONS.windows(2).all(|w| w[0].number < w[1].number));
+    }
+}

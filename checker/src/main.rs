@@ -1,0 +1,150 @@
+//! `checker`: grades a kvlab learner's lessons. See ARCHITECTURE.md for the map.
+
+mod build;
+mod check;
+mod cli;
+mod diff;
+mod lessons;
+mod probe;
+mod progress;
+mod report;
+mod workspace;
+
+use std::process::ExitCode;
+
+use anyhow::{Result, bail};
+use clap::Parser;
+
+use crate::check::Target;
+use crate::cli::{CheckArgs, Cli, Command};
+use crate::report::Status;
+use crate::workspace::Workspace;
+
+/// Every criterion passed.
+const PASS: u8 = 0;
+/// A criterion failed, or the crate does not build.
+const FAIL: u8 = 1;
+/// The command line or the set-up is wrong; nothing was graded.
+const USAGE: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli.command) {
+        Ok(code) => ExitCode::from(code),
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(USAGE)
+        }
+    }
+}
+
+fn run(command: Command) -> Result<u8> {
+    match command {
+        Command::Probe {
+            lesson,
+            implementation,
+            args,
+        } => {
+            let lesson = lessons::find(&lesson)?;
+            let Some(probe) = lesson.builtins.probe(&implementation) else {
+                bail!(
+                    "{} has no built-in implementation `{implementation}`",
+                    lesson.id()
+                );
+            };
+            probe_kit::probe_main(probe.as_ref(), &args)
+        }
+        Command::Check(args) => check(&Workspace::locate()?, args),
+        Command::List => {
+            print!("{}", progress::render(&Workspace::locate()?));
+            Ok(PASS)
+        }
+        Command::Hint { lesson } => {
+            print!("{}", hint(lessons::find(&lesson)?));
+            Ok(PASS)
+        }
+        Command::Diff { lesson } => {
+            print!(
+                "{}",
+                diff::render(&Workspace::locate()?, lessons::find(&lesson)?)?
+            );
+            Ok(PASS)
+        }
+        Command::VerifyStubs => verify_stubs(&Workspace::locate()?),
+    }
+}
+
+fn check(workspace: &Workspace, args: CheckArgs) -> Result<u8> {
+    let lesson = lessons::find(&args.lesson)?;
+    let target = match (args.solution, args.fixture) {
+        (true, _) => Target::Reference,
+        (false, Some(name)) => Target::Fixture(name),
+        (false, None) => Target::Learner,
+    };
+    let seed = args.seed.unwrap_or_else(check::fresh_seed);
+    let report = check::check(workspace, lesson, &target, seed)?;
+    if matches!(target, Target::Learner) {
+        progress::save(workspace, &report)?;
+    }
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        let solution = if matches!(target, Target::Reference) {
+            " --solution"
+        } else {
+            ""
+        };
+        let replay = format!("just check {}{solution} --seed {seed}", lesson.id());
+        print!("{}", report::render_text(&report, &replay));
+    }
+    Ok(if report.all_pass() { PASS } else { FAIL })
+}
+
+fn hint(lesson: &lessons::Lesson) -> String {
+    let mut out = format!("{} ({})\n\n{}\n", lesson.id(), lesson.title, lesson.start);
+    for info in lesson.builtins.criteria {
+        out += &format!(
+            "\n{}: {}\n  {}\n  read: {}\n",
+            info.id, info.title, info.hint, info.book
+        );
+    }
+    out
+}
+
+/// Proves the crates under lessons/ are the unsolved stubs the course ships: each
+/// builds, and no criterion passes on it.
+fn verify_stubs(workspace: &Workspace) -> Result<u8> {
+    let mut ok = true;
+    for lesson in lessons::LESSONS {
+        let report = check::check(workspace, lesson, &Target::Learner, 1)?;
+        let passing: Vec<&str> = report
+            .criteria
+            .iter()
+            .filter(|c| c.status == Status::Pass)
+            .map(|c| c.id.as_str())
+            .collect();
+        let todo = report
+            .criteria
+            .iter()
+            .filter(|c| c.status == Status::NotImplemented)
+            .count();
+        let verdict = if report.build_error.is_some() {
+            "does not build".to_owned()
+        } else if !passing.is_empty() {
+            format!("passes {} although it is a stub", passing.join(", "))
+        } else {
+            format!(
+                "unsolved ({todo} of {} criteria not implemented yet, none passing)",
+                report.total
+            )
+        };
+        let fine = report.build_error.is_none() && passing.is_empty();
+        ok &= fine;
+        println!(
+            "{} {}: {verdict}",
+            if fine { "ok  " } else { "FAIL" },
+            lesson.id()
+        );
+    }
+    Ok(if ok { PASS } else { FAIL })
+}

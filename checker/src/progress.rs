@@ -1,0 +1,62 @@
+//! What `checker list` shows: how far each lesson is, from the learner's crate and
+//! the last check of it.
+
+use std::fs;
+
+use anyhow::{Context, Result};
+
+use crate::lessons::{LESSONS, Lesson};
+use crate::report::Report;
+use crate::workspace::Workspace;
+
+/// Remembers the learner's last report of a lesson, for `checker list`.
+pub fn save(workspace: &Workspace, report: &Report) -> Result<()> {
+    let dir = workspace.state_dir();
+    fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let path = dir.join(format!("{}.json", report.lesson));
+    fs::write(&path, serde_json::to_string(report)?)
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn last_report(workspace: &Workspace, lesson: &Lesson) -> Option<Report> {
+    let text =
+        fs::read_to_string(workspace.state_dir().join(format!("{}.json", lesson.id()))).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+/// How many `todo!(` are left in the learner's sources.
+fn todos_left(workspace: &Workspace, lesson: &Lesson) -> Option<usize> {
+    let src = workspace.lesson_dir(lesson).join("src");
+    let mut count = 0;
+    for entry in fs::read_dir(src).ok()? {
+        let path = entry.ok()?.path();
+        if path.extension().is_some_and(|e| e == "rs") {
+            count += fs::read_to_string(&path).ok()?.matches("todo!(").count();
+        }
+    }
+    Some(count)
+}
+
+pub fn render(workspace: &Workspace) -> String {
+    let mut out = String::from("lesson    topic                      todo!() left  last check\n");
+    for lesson in LESSONS {
+        let todos = match todos_left(workspace, lesson) {
+            Some(n) => n.to_string(),
+            None => "crate missing".into(),
+        };
+        let last = match last_report(workspace, lesson) {
+            None => "not checked yet".to_owned(),
+            Some(r) if r.build_error.is_some() => "does not build".to_owned(),
+            Some(r) if r.all_pass() => format!("all {} pass", r.total),
+            Some(r) => format!("{} of {} pass", r.passed, r.total),
+        };
+        out += &format!(
+            "{:<9} {:<26} {:<13} {last}\n",
+            lesson.id(),
+            lesson.title,
+            todos
+        );
+    }
+    out += "\nGrade a lesson with `just check lesson01` (or `cargo run -q -p checker -- check lesson01`).\n";
+    out
+}

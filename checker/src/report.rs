@@ -1,0 +1,308 @@
+//! The graded report: built from the probes' outcomes, printed as a table for the
+//! learner or as one JSON document for scripts.
+
+use std::fmt::Write as _;
+use std::io::IsTerminal;
+
+use probe_kit::protocol::{CriterionInfo, Outcome};
+use serde::{Deserialize, Serialize};
+
+use crate::probe::{Ended, Run};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Report {
+    /// `lesson01`
+    pub lesson: String,
+    pub title: String,
+    /// What was graded: `your crate (lessons/...)`, `reference (solutions/...)`, `fixture <name>`.
+    pub graded: String,
+    pub seed: u64,
+    /// The compiler's output when the crate does not build; then no criterion ran.
+    pub build_error: Option<String>,
+    pub criteria: Vec<CriterionReport>,
+    pub passed: usize,
+    pub total: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    Pass,
+    Fail,
+    NotImplemented,
+    /// The crate did not build, so the criterion could not run.
+    NotRun,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailureKind {
+    /// The code ran and did the wrong thing.
+    Wrong,
+    Panic,
+    Hang,
+    Crash,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CriterionReport {
+    pub id: String,
+    pub title: String,
+    pub status: Status,
+    pub failure: Option<FailureKind>,
+    pub expected: Option<String>,
+    pub seen: Option<String>,
+    /// More evidence: a diff, where in the random input it happened.
+    pub detail: Option<String>,
+    /// What the code printed while the criterion ran.
+    pub output: Option<String>,
+    pub hint: String,
+    /// The book section, as `chapter.html#section`.
+    pub book: String,
+    pub elapsed_ms: u128,
+}
+
+impl Report {
+    pub fn new(
+        lesson: String,
+        title: String,
+        graded: String,
+        seed: u64,
+        criteria: Vec<CriterionReport>,
+    ) -> Self {
+        let passed = criteria.iter().filter(|c| c.status == Status::Pass).count();
+        let total = criteria.len();
+        Report {
+            lesson,
+            title,
+            graded,
+            seed,
+            build_error: None,
+            criteria,
+            passed,
+            total,
+        }
+    }
+
+    pub fn all_pass(&self) -> bool {
+        self.build_error.is_none() && self.passed == self.total
+    }
+}
+
+impl CriterionReport {
+    pub fn not_run(info: &CriterionInfo) -> Self {
+        Self::blank(info, Status::NotRun)
+    }
+
+    fn blank(info: &CriterionInfo, status: Status) -> Self {
+        CriterionReport {
+            id: info.id.clone(),
+            title: info.title.clone(),
+            status,
+            failure: None,
+            expected: None,
+            seen: None,
+            detail: None,
+            output: None,
+            hint: info.hint.clone(),
+            book: info.book.clone(),
+            elapsed_ms: 0,
+        }
+    }
+
+    /// Turns what happened to one probe run into the learner's terms.
+    pub fn from_run(info: &CriterionInfo, run: Run) -> Self {
+        let mut report = Self::blank(info, Status::Fail);
+        report.elapsed_ms = run.elapsed.as_millis();
+        report.output = Some(run.output).filter(|o| !o.trim().is_empty());
+        let (kind, expected, seen, detail) = match run.ended {
+            Ended::Reported(Outcome::Pass) => {
+                report.status = Status::Pass;
+                report.output = None;
+                return report;
+            }
+            Ended::Reported(Outcome::NotImplemented { step }) => {
+                report.status = Status::NotImplemented;
+                report.seen = Some(format!("not implemented yet: {step}"));
+                report.output = None;
+                return report;
+            }
+            Ended::Reported(Outcome::Fail {
+                expected,
+                seen,
+                detail,
+            }) => (FailureKind::Wrong, expected, seen, detail),
+            Ended::Reported(Outcome::Panic { message, location }) => (
+                FailureKind::Panic,
+                "no panic".to_owned(),
+                match location {
+                    Some(at) => format!("panicked at {at}: {message}"),
+                    None => format!("panicked: {message}"),
+                },
+                None,
+            ),
+            Ended::Hung {
+                after,
+                last_progress,
+            } => (
+                FailureKind::Hang,
+                format!("a result within the {}s deadline", info.deadline_secs),
+                format!(
+                    "no result after {:.1}s: a deadlock or an endless loop{}",
+                    after.as_secs_f64(),
+                    last_progress
+                        .map(|p| format!(", while {p}"))
+                        .unwrap_or_default()
+                ),
+                Some(
+                    "The checker stopped the run. Look for a lock taken twice, two locks taken \
+                      in different orders, or a loop whose condition never changes."
+                        .to_owned(),
+                ),
+            ),
+            Ended::Crashed {
+                status,
+                last_progress,
+            } => (
+                FailureKind::Crash,
+                "a result".to_owned(),
+                format!(
+                    "the process {status}{}",
+                    last_progress
+                        .map(|p| format!(", while {p}"))
+                        .unwrap_or_default()
+                ),
+                None,
+            ),
+        };
+        report.failure = Some(kind);
+        report.expected = Some(expected);
+        report.seen = Some(seen);
+        report.detail = detail;
+        report
+    }
+}
+
+/// Colours for a terminal, and nothing otherwise (or with NO_COLOR set).
+struct Paint(bool);
+
+impl Paint {
+    fn detect() -> Self {
+        Paint(std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none())
+    }
+
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.0 {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+}
+
+/// The report as the learner reads it in a terminal.
+pub fn render_text(report: &Report, replay_command: &str) -> String {
+    let paint = Paint::detect();
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} ({}): {}, seed {}\n",
+        paint.paint("1", &report.lesson),
+        report.title,
+        report.graded,
+        report.seed
+    );
+    if let Some(error) = &report.build_error {
+        let _ = writeln!(
+            out,
+            "{}\n",
+            paint.paint("1;31", "Your crate does not build; no criterion could run.")
+        );
+        let _ = writeln!(out, "{}", error.trim_end());
+        let _ = writeln!(
+            out,
+            "\nFix the first error above, then check again. If the errors point into checker/, \
+             the public API of your crate (a type, a field or a signature) differs from the \
+             one the lesson gives: put it back as it was."
+        );
+        return out;
+    }
+    let width = report
+        .criteria
+        .iter()
+        .map(|c| c.id.len())
+        .max()
+        .unwrap_or(0);
+    for c in &report.criteria {
+        let label = match c.status {
+            Status::Pass => paint.paint("32", "PASS"),
+            Status::Fail => paint.paint("31", "FAIL"),
+            Status::NotImplemented => paint.paint("33", "TODO"),
+            Status::NotRun => paint.paint("2", "----"),
+        };
+        let _ = writeln!(out, "  {label}  {:<width$}  {}", c.id, c.title);
+        let indent = " ".repeat(10);
+        match c.status {
+            Status::Pass | Status::NotRun => continue,
+            Status::NotImplemented => {
+                let _ = writeln!(out, "{indent}{}", c.seen.as_deref().unwrap_or_default());
+            }
+            Status::Fail => {
+                let field = |out: &mut String, name: &str, value: &Option<String>| {
+                    if let Some(value) = value {
+                        let value = value.trim_end().replace('\n', &format!("\n{indent}    "));
+                        let _ = writeln!(out, "{indent}{name:<9} {value}");
+                    }
+                };
+                field(&mut out, "expected", &c.expected);
+                field(&mut out, "seen", &c.seen);
+                field(
+                    &mut out,
+                    "where",
+                    &c.detail.clone().filter(|d| !d.contains('\n')),
+                );
+                if let Some(detail) = c.detail.as_ref().filter(|d| d.contains('\n')) {
+                    for line in detail.trim_end().lines() {
+                        let line = match line.chars().next() {
+                            Some('-') if !line.starts_with("---") => paint.paint("31", line),
+                            Some('+') if !line.starts_with("+++") => paint.paint("32", line),
+                            _ => line.to_owned(),
+                        };
+                        let _ = writeln!(out, "{indent}  {line}");
+                    }
+                }
+                field(
+                    &mut out,
+                    "printed",
+                    &c.output.as_ref().map(|o| last_lines(o, 12)),
+                );
+                field(&mut out, "hint", &Some(c.hint.clone()));
+            }
+        }
+        let _ = writeln!(out, "{indent}{:<9} {}", "read", c.book);
+    }
+    let _ = writeln!(
+        out,
+        "\n{} of {} criteria pass.",
+        report.passed, report.total
+    );
+    if !report.all_pass() {
+        let _ = writeln!(
+            out,
+            "The book sections above are in the course book (`just book` opens it).\n\
+             To replay exactly this run: {replay_command}"
+        );
+    }
+    out
+}
+
+fn last_lines(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let skipped = lines.len().saturating_sub(n);
+    let tail = lines[skipped..].join("\n");
+    if skipped > 0 {
+        format!("({skipped} earlier lines not shown)\n{tail}")
+    } else {
+        tail
+    }
+}

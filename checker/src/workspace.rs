@@ -1,0 +1,60 @@
+//! Where the course lives on disk.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Result, bail};
+
+use crate::lessons::Lesson;
+
+pub struct Workspace {
+    pub root: PathBuf,
+}
+
+impl Workspace {
+    /// The course workspace containing the current directory (so an instructor can
+    /// run the checker inside each learner's copy), or the one this checker was
+    /// built from.
+    pub fn locate() -> Result<Workspace> {
+        let start = std::env::current_dir()?;
+        let built_from = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .map(Path::to_path_buf);
+        let found = start
+            .ancestors()
+            .find(|dir| is_course_root(dir))
+            .map(Path::to_path_buf);
+        match found.or(built_from.filter(|dir| is_course_root(dir))) {
+            Some(root) => Ok(Workspace { root }),
+            None => bail!(
+                "cannot find the kvlab workspace from {}: run the checker inside your clone \
+                 of the course (the folder with Cargo.toml, lessons/ and solutions/)",
+                start.display()
+            ),
+        }
+    }
+
+    pub fn lesson_dir(&self, lesson: &Lesson) -> PathBuf {
+        self.root.join("lessons").join(lesson.dir_name())
+    }
+
+    pub fn solution_dir(&self, lesson: &Lesson) -> PathBuf {
+        self.root.join("solutions").join(lesson.dir_name())
+    }
+
+    /// Where the checker keeps what it remembers between runs (the last results).
+    pub fn state_dir(&self) -> PathBuf {
+        self.root.join("target").join("kvlab")
+    }
+
+    /// A path for messages: relative to the workspace when it is inside it.
+    pub fn show(&self, path: &Path) -> String {
+        path.strip_prefix(&self.root)
+            .unwrap_or(path)
+            .display()
+            .to_string()
+    }
+}
+
+fn is_course_root(dir: &Path) -> bool {
+    dir.join("Cargo.toml").is_file() && dir.join("lessons").is_dir() && dir.join("checker").is_dir()
+}
