@@ -22,7 +22,17 @@ pub enum Target {
     Fixture(String),
 }
 
-pub fn check(workspace: &Workspace, lesson: &Lesson, target: &Target, seed: u64) -> Result<Report> {
+pub fn check(
+    workspace: &Workspace,
+    lesson: &Lesson,
+    target: &Target,
+    seed: u64,
+    only: Option<&str>,
+) -> Result<Report> {
+    if let Some(id) = only.filter(|id| !lesson.builtins.criteria.iter().any(|c| c.id == *id)) {
+        let ids: Vec<&str> = lesson.builtins.criteria.iter().map(|c| c.id).collect();
+        bail!("{} has no criterion `{id}`; its criteria are: {}", lesson.id(), ids.join(", "));
+    }
     let graded = describe(workspace, lesson, target);
     let new_report = |criteria| {
         Report::new(
@@ -76,7 +86,8 @@ pub fn check(workspace: &Workspace, lesson: &Lesson, target: &Target, seed: u64)
             builtin(lesson, name)?
         }
     };
-    let criteria = probe.list()?;
+    let mut criteria = probe.list()?;
+    criteria.retain(|c| only.is_none_or(|id| c.id == id));
     let results = criteria
         .iter()
         .map(|info| run_one(&probe, info, seed))

@@ -51,6 +51,9 @@ pub struct CheckArgs {
     /// Maintainers: grade one of the checker's deliberately broken implementations
     #[arg(long, hide = true)]
     pub fixture: Option<String>,
+    /// Run only this criterion (its id, as the report shows it)
+    #[arg(long, value_name = "CRITERION")]
+    pub only: Option<String>,
     /// Print the report as one JSON document on one line
     #[arg(long)]
     pub json: bool,

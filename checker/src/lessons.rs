@@ -79,7 +79,7 @@ mod tests {
     #[test]
     fn rejects_unknown_lessons_and_lists_the_real_ones() {
         for name in ["lesson99", "99", "", "lesson", "x", "001", "-1"] {
-            let message = find(name).unwrap_err().to_string();
+            let message = find(name).err().expect("unknown lesson").to_string();
             assert!(message.contains("lesson01"), "{name}: {message}");
         }
     }

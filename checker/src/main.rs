@@ -1,24 +1,16 @@
 //! `checker`: grades a kvlab learner's lessons. See ARCHITECTURE.md for the map.
 
-mod build;
-mod check;
-mod cli;
-mod diff;
-mod lessons;
-mod probe;
-mod progress;
-mod report;
-mod workspace;
 
 use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 use clap::Parser;
 
-use crate::check::Target;
-use crate::cli::{CheckArgs, Cli, Command};
-use crate::report::Status;
-use crate::workspace::Workspace;
+use checker::check::{self, Target};
+use checker::cli::{CheckArgs, Cli, Command};
+use checker::report::{self, Status};
+use checker::workspace::Workspace;
+use checker::{diff, lessons, progress};
 
 /// Every criterion passed.
 const PASS: u8 = 0;
@@ -82,7 +74,7 @@ fn check(workspace: &Workspace, args: CheckArgs) -> Result<u8> {
         (false, None) => Target::Learner,
     };
     let seed = args.seed.unwrap_or_else(check::fresh_seed);
-    let report = check::check(workspace, lesson, &target, seed)?;
+    let report = check::check(workspace, lesson, &target, seed, args.only.as_deref())?;
     if matches!(target, Target::Learner) {
         progress::save(workspace, &report)?;
     }
@@ -94,7 +86,8 @@ fn check(workspace: &Workspace, args: CheckArgs) -> Result<u8> {
         } else {
             ""
         };
-        let replay = format!("just check {}{solution} --seed {seed}", lesson.id());
+        let only = args.only.map(|id| format!(" --only {id}")).unwrap_or_default();
+        let replay = format!("just check {}{solution}{only} --seed {seed}", lesson.id());
         print!("{}", report::render_text(&report, &replay));
     }
     Ok(if report.all_pass() { PASS } else { FAIL })
@@ -116,7 +109,7 @@ fn hint(lesson: &lessons::Lesson) -> String {
 fn verify_stubs(workspace: &Workspace) -> Result<u8> {
     let mut ok = true;
     for lesson in lessons::LESSONS {
-        let report = check::check(workspace, lesson, &Target::Learner, 1)?;
+        let report = check::check(workspace, lesson, &Target::Learner, 1, None)?;
         let passing: Vec<&str> = report
             .criteria
             .iter()

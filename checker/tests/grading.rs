@@ -1,0 +1,143 @@
+//! The checker tested against itself: every fixture is rejected by the criterion it
+//! breaks, every reference passes, and the command line keeps its contract.
+//!
+//! These drive the real `checker` binary, so each criterion runs in a child
+//! process exactly as it does for a learner.
+
+use std::collections::BTreeSet;
+use std::process::{Command, Output};
+
+use checker::lessons::LESSONS;
+use checker::report::{Report, Status};
+
+fn checker(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_checker"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the checker binary runs")
+}
+
+fn report(args: &[&str]) -> Report {
+    let output = checker(args);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|e| panic!("{args:?} printed no JSON report ({e}):\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr)))
+}
+
+/// Seeds differ between tests and runs of the suite, and every failure message
+/// names the seed, so a flaky criterion is caught and can be replayed.
+fn seeds() -> [u64; 3] {
+    let base = std::process::id() as u64 * 7919;
+    [base, base + 1, base + 2]
+}
+
+#[test]
+fn every_fixture_is_rejected_by_the_criterion_it_breaks() {
+    for lesson in LESSONS {
+        for fixture in lesson.builtins.fixtures {
+            for seed in seeds() {
+                let seed = seed.to_string();
+                let args = ["check", &lesson.id(), "--fixture", fixture.name, "--only", fixture.rejected_by, "--json", "--seed", &seed];
+                let report = report(&args);
+                let criterion = &report.criteria[0];
+                assert_eq!(
+                    criterion.status,
+                    Status::Fail,
+                    "{} fixture `{}` was not rejected by `{}` (seed {seed}): {criterion:?}",
+                    lesson.id(),
+                    fixture.name,
+                    fixture.rejected_by
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn every_reference_passes_every_criterion() {
+    for lesson in LESSONS {
+        for seed in seeds() {
+            let seed = seed.to_string();
+            let output = checker(&["check", &lesson.id(), "--solution", "--json", "--seed", &seed]);
+            let report: Report = serde_json::from_slice(&output.stdout).expect("a JSON report");
+            let failing: Vec<_> = report.criteria.iter().filter(|c| c.status != Status::Pass).collect();
+            assert!(failing.is_empty(), "{} reference fails (seed {seed}): {failing:#?}", lesson.id());
+            assert_eq!(output.status.code(), Some(0));
+        }
+    }
+}
+
+/// The standard: a criterion no broken implementation can fail proves nothing.
+#[test]
+fn every_criterion_has_a_fixture_and_every_fixture_a_real_criterion() {
+    for lesson in LESSONS {
+        let ids: BTreeSet<&str> = lesson.builtins.criteria.iter().map(|c| c.id).collect();
+        let covered: BTreeSet<&str> = lesson.builtins.fixtures.iter().map(|f| f.rejected_by).collect();
+        assert_eq!(ids, covered, "{}: criteria without a fixture, or fixtures naming no criterion", lesson.id());
+    }
+}
+
+#[test]
+fn every_book_link_names_an_existing_section() {
+    let book = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../book/src");
+    for lesson in LESSONS {
+        for criterion in lesson.builtins.criteria {
+            let (page, anchor) = criterion.book.split_once('#').expect("links name a section");
+            let source = book.join(page.replace(".html", ".md"));
+            let text = std::fs::read_to_string(&source).unwrap_or_else(|_| panic!("{} is missing", source.display()));
+            let anchors: BTreeSet<String> =
+                text.lines().filter(|l| l.starts_with('#')).map(|l| slug(l.trim_start_matches('#'))).collect();
+            assert!(anchors.contains(anchor), "{}: no section #{anchor} in {page}; it has {anchors:?}", criterion.id);
+        }
+    }
+}
+
+/// The anchor mdBook gives a heading.
+fn slug(heading: &str) -> String {
+    heading
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter_map(|c| match c {
+            'a'..='z' | '0'..='9' | '-' | '_' => Some(c),
+            ' ' => Some('-'),
+            c if c.is_alphanumeric() => Some(c),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn an_unknown_lesson_is_a_usage_error_that_lists_the_lessons() {
+    let output = checker(&["check", "lesson99"]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for lesson in LESSONS {
+        assert!(stderr.contains(&lesson.id()), "{stderr}");
+    }
+}
+
+#[test]
+fn json_is_one_document_with_each_criterion() {
+    let output = checker(&["check", "1", "--solution", "--json", "--seed", "7"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(stdout.trim().lines().count(), 1, "{stdout}");
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(json["seed"], 7);
+    for criterion in json["criteria"].as_array().unwrap() {
+        for field in ["id", "title", "status", "hint", "book"] {
+            assert!(criterion[field].is_string(), "{field} missing in {criterion}");
+        }
+    }
+}
+
+#[test]
+fn a_fixture_failure_names_expected_seen_and_seed() {
+    let output = checker(&["check", "01", "--fixture", "seq-bumped-on-get", "--only", "versions-sequence", "--seed", "42"]);
+    assert_eq!(output.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&output.stdout);
+    for needle in ["FAIL  versions-sequence", "expected", "seen", "seed 42", "read"] {
+        assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+    }
+}
