@@ -14,6 +14,7 @@
 pub mod protocol;
 mod runner;
 pub mod snapshot;
+pub mod sync;
 
 use std::fmt;
 

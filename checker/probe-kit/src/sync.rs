@@ -1,0 +1,165 @@
+//! Deadline-bounded coordination for concurrency probes.
+//!
+//! Probes prove concurrency properties by making threads *meet* (two readers inside
+//! the read-side critical section at once) rather than by sleeping and hoping. Every
+//! wait here has a deadline, so a serialised or deadlocked implementation makes the
+//! wait time out, which the criterion reports, instead of hanging the probe.
+
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex};
+
+/// A barrier for `parties` threads whose `wait` gives up at a deadline.
+pub struct Barrier {
+    parties: usize,
+    state: Mutex<(usize, u64)>, // (arrived in this generation, generation)
+    all_arrived: Condvar,
+}
+
+impl Barrier {
+    pub fn new(parties: usize) -> Self {
+        Barrier { parties, state: Mutex::new((0, 0)), all_arrived: Condvar::new() }
+    }
+
+    /// Waits until `parties` threads have arrived, or `timeout` has passed.
+    /// Returns whether everyone arrived. A timed-out thread still counts as arrived
+    /// for this generation, so late threads do not wait again for it.
+    pub fn wait(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut state = self.state.lock();
+        let generation = state.1;
+        state.0 += 1;
+        if state.0 == self.parties {
+            *state = (0, generation + 1);
+            self.all_arrived.notify_all();
+            return true;
+        }
+        // A loop, not a single wait: wake-ups can be spurious.
+        while state.1 == generation {
+            if self.all_arrived.wait_until(&mut state, deadline).timed_out() {
+                return state.1 != generation;
+            }
+        }
+        true
+    }
+}
+
+/// A one-way gate: closed until `open`, then open for good.
+#[derive(Default)]
+pub struct Latch {
+    open: Mutex<bool>,
+    opened: Condvar,
+}
+
+impl Latch {
+    pub fn new() -> Self {
+        Latch::default()
+    }
+
+    pub fn open(&self) {
+        *self.open.lock() = true;
+        self.opened.notify_all();
+    }
+
+    pub fn is_open(&self) -> bool {
+        *self.open.lock()
+    }
+
+    /// Waits until the latch is open or `timeout` passes; returns whether it opened.
+    pub fn wait(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut open = self.open.lock();
+        while !*open {
+            if self.opened.wait_until(&mut open, deadline).timed_out() {
+                return *open;
+            }
+        }
+        true
+    }
+}
+
+/// A thread whose result can be awaited with a deadline (`JoinHandle::join` has none).
+pub struct Worker<T> {
+    name: String,
+    done: mpsc::Receiver<thread::Result<T>>,
+}
+
+/// Starts `f` on a named thread. A panic in it is recorded by the probe's panic hook
+/// and re-raised by [`Worker::join`].
+pub fn spawn<T: Send + 'static>(name: impl Into<String>, f: impl FnOnce() -> T + Send + 'static) -> Worker<T> {
+    let name = name.into();
+    let (tx, done) = mpsc::channel();
+    thread::Builder::new()
+        .name(name.clone())
+        .spawn(move || {
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+            let _ = tx.send(result);
+        })
+        .expect("the probe can start threads");
+    Worker { name, done }
+}
+
+/// A worker that did not finish in time.
+#[derive(Debug)]
+pub struct Stuck {
+    pub name: String,
+    pub waited: Duration,
+}
+
+impl std::fmt::Display for Stuck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "thread `{}` did not finish within {:.0?}", self.name, self.waited)
+    }
+}
+
+impl<T> Worker<T> {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Waits for the result until `deadline`. A panic in the worker is re-raised here.
+    pub fn join_by(self, deadline: Instant) -> Result<T, Stuck> {
+        let waited_from = Instant::now();
+        match self.done.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(panic)) => std::panic::resume_unwind(panic),
+            Err(_) => Err(Stuck { name: self.name, waited: waited_from.elapsed() }),
+        }
+    }
+}
+
+/// Joins every worker by one shared deadline; the first stuck one is reported.
+pub fn join_all<T>(workers: Vec<Worker<T>>, timeout: Duration) -> Result<Vec<T>, Stuck> {
+    let deadline = Instant::now() + timeout;
+    workers.into_iter().map(|w| w.join_by(deadline)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    #[test]
+    fn a_barrier_releases_when_all_arrive_and_times_out_when_not() {
+        let barrier = Arc::new(Barrier::new(2));
+        let other = Arc::clone(&barrier);
+        let worker = spawn("other", move || other.wait(Duration::from_secs(10)));
+        assert!(barrier.wait(Duration::from_secs(10)));
+        assert!(worker.join_by(Instant::now() + Duration::from_secs(10)).unwrap());
+        let alone = Barrier::new(2);
+        assert!(!alone.wait(Duration::from_millis(20)));
+    }
+
+    #[test]
+    fn a_stuck_worker_is_named() {
+        let latch = Arc::new(Latch::new());
+        let held = Arc::clone(&latch);
+        let worker = spawn("waiter", move || held.wait(Duration::from_secs(30)));
+        let stuck = join_all(vec![worker], Duration::from_millis(20)).unwrap_err();
+        assert_eq!(stuck.name, "waiter");
+        latch.open();
+    }
+}
