@@ -1,0 +1,39 @@
+//! Helpers the tests share: deadlines instead of sleeps.
+
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// How long a test waits for something that must happen before calling it a
+/// hang. Generous on purpose: it is a deadline for a bug, not a performance
+/// threshold, and a correct run never comes near it.
+pub const DEADLINE: Duration = Duration::from_secs(20);
+
+/// Polls `condition` until it holds, failing the test with `what` if the
+/// deadline passes first. Used to wait until another thread has *reached* a
+/// known state (say, is registered as a waiter), never to hope it has.
+pub fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !condition() {
+        assert!(start.elapsed() < DEADLINE, "gave up waiting until {what}");
+        thread::yield_now();
+    }
+}
+
+/// Runs `work` on its own thread and returns its result, failing the test
+/// (rather than hanging it) if the work does not finish before the deadline:
+/// a deadlock becomes a readable failure.
+pub fn finishes<T: Send + 'static>(what: &str, work: impl FnOnce() -> T + Send + 'static) -> T {
+    let (done, result) = mpsc::channel();
+    thread::spawn(move || {
+        // The receiver is gone only if the test already failed.
+        let _ = done.send(work());
+    });
+    match result.recv_timeout(DEADLINE) {
+        Ok(value) => value,
+        Err(mpsc::RecvTimeoutError::Timeout) => {
+            panic!("{what}: still running after {DEADLINE:?}, deadlocked?")
+        }
+        Err(mpsc::RecvTimeoutError::Disconnected) => panic!("{what}: the worker panicked"),
+    }
+}
