@@ -37,3 +37,32 @@ pub fn finishes<T: Send + 'static>(what: &str, work: impl FnOnce() -> T + Send +
         Err(mpsc::RecvTimeoutError::Disconnected) => panic!("{what}: the worker panicked"),
     }
 }
+
+/// Runs `test` under loom in every interleaving it explores and reports how
+/// many executions that was. `preemption_bound` caps the forced thread
+/// switches per execution (`None`: loom's default, from
+/// `LOOM_MAX_PREEMPTIONS` if set, else unbounded).
+#[cfg(loom)]
+pub fn explore(
+    name: &str,
+    preemption_bound: Option<usize>,
+    test: impl Fn() + Sync + Send + 'static,
+) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let executions = Arc::new(AtomicUsize::new(0));
+    let mut builder = loom::model::Builder::new();
+    if preemption_bound.is_some() {
+        builder.preemption_bound = preemption_bound;
+    }
+    let counted = Arc::clone(&executions);
+    builder.check(move || {
+        counted.fetch_add(1, Ordering::Relaxed);
+        test();
+    });
+    eprintln!(
+        "loom: {name}: {} executions, all passed",
+        executions.load(Ordering::Relaxed)
+    );
+}

@@ -418,19 +418,15 @@ mod tests {
 mod loom_tests {
     use super::*;
     use crate::sync::{Arc, UnsafeCell, thread};
+    use crate::testing::explore;
 
-    /// Bounded so the run stays in seconds: loom explores every interleaving
-    /// with at most this many preemptions (forced switches) per execution.
-    fn model(test: impl Fn() + Sync + Send + 'static) {
-        let mut builder = loom::model::Builder::new();
-        builder.preemption_bound = Some(3);
-        builder.check(test);
-    }
+    /// Loom's own bound on forced thread switches per execution, if any.
+    const BOUND: Option<usize> = None;
 
     // ANCHOR: loom_model
     #[test]
     fn loom_two_writers_and_a_reader() {
-        model(|| {
+        explore("two writers and a reader", BOUND, || {
             let lock = Arc::new(CheckedRwLock::new());
             // Loom reports any access to this cell that is not ordered by
             // the lock: a broken exclusion would show up as a data race.
@@ -460,7 +456,7 @@ mod loom_tests {
 
     #[test]
     fn loom_two_readers_and_a_writer() {
-        model(|| {
+        explore("two readers and a writer", BOUND, || {
             let lock = Arc::new(CheckedRwLock::new());
             let readers: Vec<_> = (0..2)
                 .map(|_| {
@@ -479,7 +475,7 @@ mod loom_tests {
     #[test]
     #[should_panic(expected = "a writer waits on a free lock")]
     fn loom_finds_the_first_candidate_broken() {
-        model(|| {
+        explore("the first candidate", BOUND, || {
             let lock = Arc::new(CheckedRwLock::checking(first_candidate));
             let writer = {
                 let lock = Arc::clone(&lock);
