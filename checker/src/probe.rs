@@ -189,7 +189,7 @@ fn describe_status(status: ExitStatus) -> String {
                 11 => " (SIGSEGV: a stack overflow or bad memory access)",
                 _ => "",
             };
-            return format!("killed by signal {signal}{name}");
+            return format!("was killed by signal {signal}{name}");
         }
     }
     match status.code() {

@@ -141,24 +141,17 @@ impl CriterionReport {
                 },
                 None,
             ),
-            Ended::Hung {
-                after,
-                last_progress,
-            } => (
+            Ended::Hung { after, last_progress } => (
                 FailureKind::Hang,
                 format!("a result within the {}s deadline", info.deadline_secs),
                 format!(
-                    "no result after {:.1}s: a deadlock or an endless loop{}",
+                    "no result after {:.1}s{}: a deadlock or an endless loop, so the checker \
+                     stopped it. Look for a lock taken twice, two locks taken in different \
+                     orders, or a loop whose condition never changes.",
                     after.as_secs_f64(),
-                    last_progress
-                        .map(|p| format!(", while {p}"))
-                        .unwrap_or_default()
+                    last_progress.map(|p| format!(" while {p}")).unwrap_or_default()
                 ),
-                Some(
-                    "The checker stopped the run. Look for a lock taken twice, two locks taken \
-                      in different orders, or a loop whose condition never changes."
-                        .to_owned(),
-                ),
+                None,
             ),
             Ended::Crashed {
                 status,

@@ -19,7 +19,7 @@ pub const CRITERIA: &[Info] = &[
                means get/set/del (steps 1-3); a right response printed differently means \
                Display for Response (step 4).",
         book: "lesson01-state-machine.html#step-4-print-responses",
-        deadline_secs: 20,
+        deadline_secs: 10,
     },
     Info {
         id: "versions-sequence",
@@ -28,7 +28,7 @@ pub const CRITERIA: &[Info] = &[
                sequence number and bumps that key's version by one. GET and the DEL of a \
                missing key change nothing at all.",
         book: "lesson01-state-machine.html#versions-and-the-global-sequence",
-        deadline_secs: 20,
+        deadline_secs: 10,
     },
     Info {
         id: "invariants-hold",
@@ -36,7 +36,7 @@ pub const CRITERIA: &[Info] = &[
         hint: "The evidence names the broken invariant and the commands that led to it. \
                Check that every write stores the sequence number it took in the entry.",
         book: "lesson01-state-machine.html#the-invariants",
-        deadline_secs: 20,
+        deadline_secs: 10,
     },
     Info {
         id: "invariants-check",
@@ -44,7 +44,7 @@ pub const CRITERIA: &[Info] = &[
         hint: "Check every entry (tombstones too) for rules 1 to 3, then the sum of all \
                versions once at the end (rule 4), and return the matching Violation.",
         book: "lesson01-state-machine.html#step-5-check-the-invariants",
-        deadline_secs: 20,
+        deadline_secs: 10,
     },
     Info {
         id: "replay",
@@ -52,7 +52,7 @@ pub const CRITERIA: &[Info] = &[
         hint: "Apply the commands one by one, in log order, to one new store. Do not group \
                or reorder them, and do not iterate a HashMap to decide the order.",
         book: "lesson01-state-machine.html#step-6-replay-the-log",
-        deadline_secs: 20,
+        deadline_secs: 10,
     },
 ];
 

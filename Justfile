@@ -1,0 +1,42 @@
+# kvlab: the daily commands. Each is a thin wrapper over a cargo command, printed
+# as it runs, so nothing here is needed to use the course.
+
+# List the recipes
+default:
+    @just --list
+
+# Grade a lesson: `just check lesson01`, `just check 4 --solution`, `just check 2 --only readers-parallel --seed 7`
+check lesson *args:
+    cargo run -q -p checker -- check {{lesson}} {{args}}
+
+# Every lesson's state at a glance
+list:
+    cargo run -q -p checker -- list
+
+# Where to start in a lesson, and a hint per criterion
+hint lesson:
+    cargo run -q -p checker -- hint {{lesson}}
+
+# Your crate against the reference, file by file
+diff lesson:
+    cargo run -q -p checker -- diff {{lesson}}
+
+# Build the book and open it in a browser (needs mdbook: see README.md)
+book:
+    mdbook serve book --open
+
+# Maintainers: the test suite, as CI runs it
+test:
+    cargo test
+
+# Maintainers: prove the crates under lessons/ are still unsolved stubs
+verify-stubs:
+    cargo run -q -p checker -- verify-stubs
+
+# Maintainers: everything CI runs (tests, stubs check, book build)
+ci:
+    bash .ci/run
+
+# Run one of the book's benchmarks in release mode: `just bench lesson03-stress`
+bench name:
+    cargo run --release -q -p kvlab-bench --bin {{name}}
