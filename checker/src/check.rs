@@ -31,7 +31,11 @@ pub fn check(
 ) -> Result<Report> {
     if let Some(id) = only.filter(|id| !lesson.builtins.criteria.iter().any(|c| c.id == *id)) {
         let ids: Vec<&str> = lesson.builtins.criteria.iter().map(|c| c.id).collect();
-        bail!("{} has no criterion `{id}`; its criteria are: {}", lesson.id(), ids.join(", "));
+        bail!(
+            "{} has no criterion `{id}`; its criteria are: {}",
+            lesson.id(),
+            ids.join(", ")
+        );
     }
     let graded = describe(workspace, lesson, target);
     let new_report = |criteria| {

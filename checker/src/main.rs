@@ -1,6 +1,5 @@
 //! `checker`: grades a kvlab learner's lessons. See ARCHITECTURE.md for the map.
 
-
 use std::process::ExitCode;
 
 use anyhow::{Result, bail};
@@ -81,13 +80,16 @@ fn check(workspace: &Workspace, args: CheckArgs) -> Result<u8> {
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {
-        let solution = if matches!(target, Target::Reference) {
-            " --solution"
-        } else {
-            ""
+        let graded = match &target {
+            Target::Learner => String::new(),
+            Target::Reference => " --solution".to_owned(),
+            Target::Fixture(name) => format!(" --fixture {name}"),
         };
-        let only = args.only.map(|id| format!(" --only {id}")).unwrap_or_default();
-        let replay = format!("just check {}{solution}{only} --seed {seed}", lesson.id());
+        let only = args
+            .only
+            .map(|id| format!(" --only {id}"))
+            .unwrap_or_default();
+        let replay = format!("just check {}{graded}{only} --seed {seed}", lesson.id());
         print!("{}", report::render_text(&report, &replay));
     }
     Ok(if report.all_pass() { PASS } else { FAIL })

@@ -197,3 +197,57 @@ fn describe_status(status: ExitStatus) -> String {
         None => status.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A stand-in probe: a shell script playing the part of a misbehaving child.
+    fn shell(script: &str) -> ProbeCommand {
+        ProbeCommand {
+            program: "sh".into(),
+            // `sh -c SCRIPT NAME ARGS...`: the probe's own arguments land in $1...
+            leading_args: vec!["-c".into(), script.into(), "probe".into()],
+        }
+    }
+
+    #[test]
+    fn an_outcome_and_the_programs_own_output_are_collected() {
+        let script = r#"echo "learner says hi"; echo '@@kvlab {"kind":"progress","what":"step 1"}'; echo '@@kvlab {"kind":"outcome","outcome":{"status":"pass"}}'"#;
+        let run = shell(script).run("c", 1, Duration::from_secs(10)).unwrap();
+        assert!(matches!(run.ended, Ended::Reported(Outcome::Pass)));
+        assert_eq!(run.output, "learner says hi");
+    }
+
+    #[test]
+    fn a_probe_that_never_reports_is_killed_at_its_deadline_and_named() {
+        let script =
+            r#"echo '@@kvlab {"kind":"progress","what":"taking the write lock"}'; exec sleep 30"#;
+        let started = Instant::now();
+        let run = shell(script)
+            .run("c", 1, Duration::from_millis(300))
+            .unwrap();
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the checker waited for the hang"
+        );
+        match run.ended {
+            Ended::Hung { last_progress, .. } => {
+                assert_eq!(last_progress.as_deref(), Some("taking the write lock"))
+            }
+            _ => panic!("a hang was not reported as a hang"),
+        }
+    }
+
+    #[test]
+    fn a_probe_that_aborts_is_a_crash_with_its_signal() {
+        let run = shell("echo 'fatal runtime error' >&2; kill -ABRT $$")
+            .run("c", 1, Duration::from_secs(10))
+            .unwrap();
+        match run.ended {
+            Ended::Crashed { status, .. } => assert!(status.contains("signal 6"), "{status}"),
+            _ => panic!("an abort was not reported as a crash"),
+        }
+        assert!(run.output.contains("fatal runtime error"));
+    }
+}

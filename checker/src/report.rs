@@ -141,7 +141,10 @@ impl CriterionReport {
                 },
                 None,
             ),
-            Ended::Hung { after, last_progress } => (
+            Ended::Hung {
+                after,
+                last_progress,
+            } => (
                 FailureKind::Hang,
                 format!("a result within the {}s deadline", info.deadline_secs),
                 format!(
@@ -149,7 +152,9 @@ impl CriterionReport {
                      stopped it. Look for a lock taken twice, two locks taken in different \
                      orders, or a loop whose condition never changes.",
                     after.as_secs_f64(),
-                    last_progress.map(|p| format!(" while {p}")).unwrap_or_default()
+                    last_progress
+                        .map(|p| format!(" while {p}"))
+                        .unwrap_or_default()
                 ),
                 None,
             ),

@@ -21,8 +21,12 @@ fn checker(args: &[&str]) -> Output {
 fn report(args: &[&str]) -> Report {
     let output = checker(args);
     let stdout = String::from_utf8_lossy(&output.stdout);
-    serde_json::from_str(stdout.trim())
-        .unwrap_or_else(|e| panic!("{args:?} printed no JSON report ({e}):\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr)))
+    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
+        panic!(
+            "{args:?} printed no JSON report ({e}):\n{stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
 }
 
 /// Seeds differ between tests and runs of the suite, and every failure message
@@ -38,7 +42,17 @@ fn every_fixture_is_rejected_by_the_criterion_it_breaks() {
         for fixture in lesson.builtins.fixtures {
             for seed in seeds() {
                 let seed = seed.to_string();
-                let args = ["check", &lesson.id(), "--fixture", fixture.name, "--only", fixture.rejected_by, "--json", "--seed", &seed];
+                let args = [
+                    "check",
+                    &lesson.id(),
+                    "--fixture",
+                    fixture.name,
+                    "--only",
+                    fixture.rejected_by,
+                    "--json",
+                    "--seed",
+                    &seed,
+                ];
                 let report = report(&args);
                 let criterion = &report.criteria[0];
                 assert_eq!(
@@ -59,10 +73,25 @@ fn every_reference_passes_every_criterion() {
     for lesson in LESSONS {
         for seed in seeds() {
             let seed = seed.to_string();
-            let output = checker(&["check", &lesson.id(), "--solution", "--json", "--seed", &seed]);
+            let output = checker(&[
+                "check",
+                &lesson.id(),
+                "--solution",
+                "--json",
+                "--seed",
+                &seed,
+            ]);
             let report: Report = serde_json::from_slice(&output.stdout).expect("a JSON report");
-            let failing: Vec<_> = report.criteria.iter().filter(|c| c.status != Status::Pass).collect();
-            assert!(failing.is_empty(), "{} reference fails (seed {seed}): {failing:#?}", lesson.id());
+            let failing: Vec<_> = report
+                .criteria
+                .iter()
+                .filter(|c| c.status != Status::Pass)
+                .collect();
+            assert!(
+                failing.is_empty(),
+                "{} reference fails (seed {seed}): {failing:#?}",
+                lesson.id()
+            );
             assert_eq!(output.status.code(), Some(0));
         }
     }
@@ -73,8 +102,18 @@ fn every_reference_passes_every_criterion() {
 fn every_criterion_has_a_fixture_and_every_fixture_a_real_criterion() {
     for lesson in LESSONS {
         let ids: BTreeSet<&str> = lesson.builtins.criteria.iter().map(|c| c.id).collect();
-        let covered: BTreeSet<&str> = lesson.builtins.fixtures.iter().map(|f| f.rejected_by).collect();
-        assert_eq!(ids, covered, "{}: criteria without a fixture, or fixtures naming no criterion", lesson.id());
+        let covered: BTreeSet<&str> = lesson
+            .builtins
+            .fixtures
+            .iter()
+            .map(|f| f.rejected_by)
+            .collect();
+        assert_eq!(
+            ids,
+            covered,
+            "{}: criteria without a fixture, or fixtures naming no criterion",
+            lesson.id()
+        );
     }
 }
 
@@ -83,12 +122,23 @@ fn every_book_link_names_an_existing_section() {
     let book = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../book/src");
     for lesson in LESSONS {
         for criterion in lesson.builtins.criteria {
-            let (page, anchor) = criterion.book.split_once('#').expect("links name a section");
+            let (page, anchor) = criterion
+                .book
+                .split_once('#')
+                .expect("links name a section");
             let source = book.join(page.replace(".html", ".md"));
-            let text = std::fs::read_to_string(&source).unwrap_or_else(|_| panic!("{} is missing", source.display()));
-            let anchors: BTreeSet<String> =
-                text.lines().filter(|l| l.starts_with('#')).map(|l| slug(l.trim_start_matches('#'))).collect();
-            assert!(anchors.contains(anchor), "{}: no section #{anchor} in {page}; it has {anchors:?}", criterion.id);
+            let text = std::fs::read_to_string(&source)
+                .unwrap_or_else(|_| panic!("{} is missing", source.display()));
+            let anchors: BTreeSet<String> = text
+                .lines()
+                .filter(|l| l.starts_with('#'))
+                .map(|l| slug(l.trim_start_matches('#')))
+                .collect();
+            assert!(
+                anchors.contains(anchor),
+                "{}: no section #{anchor} in {page}; it has {anchors:?}",
+                criterion.id
+            );
         }
     }
 }
@@ -127,17 +177,35 @@ fn json_is_one_document_with_each_criterion() {
     assert_eq!(json["seed"], 7);
     for criterion in json["criteria"].as_array().unwrap() {
         for field in ["id", "title", "status", "hint", "book"] {
-            assert!(criterion[field].is_string(), "{field} missing in {criterion}");
+            assert!(
+                criterion[field].is_string(),
+                "{field} missing in {criterion}"
+            );
         }
     }
 }
 
 #[test]
 fn a_fixture_failure_names_expected_seen_and_seed() {
-    let output = checker(&["check", "01", "--fixture", "seq-bumped-on-get", "--only", "versions-sequence", "--seed", "42"]);
+    let output = checker(&[
+        "check",
+        "01",
+        "--fixture",
+        "seq-bumped-on-get",
+        "--only",
+        "versions-sequence",
+        "--seed",
+        "42",
+    ]);
     assert_eq!(output.status.code(), Some(1));
     let text = String::from_utf8_lossy(&output.stdout);
-    for needle in ["FAIL  versions-sequence", "expected", "seen", "seed 42", "read"] {
+    for needle in [
+        "FAIL  versions-sequence",
+        "expected",
+        "seen",
+        "seed 42",
+        "read",
+    ] {
         assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
     }
 }

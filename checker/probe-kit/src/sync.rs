@@ -20,7 +20,11 @@ pub struct Barrier {
 
 impl Barrier {
     pub fn new(parties: usize) -> Self {
-        Barrier { parties, state: Mutex::new((0, 0)), all_arrived: Condvar::new() }
+        Barrier {
+            parties,
+            state: Mutex::new((0, 0)),
+            all_arrived: Condvar::new(),
+        }
     }
 
     /// Waits until `parties` threads have arrived, or `timeout` has passed.
@@ -38,7 +42,11 @@ impl Barrier {
         }
         // A loop, not a single wait: wake-ups can be spurious.
         while state.1 == generation {
-            if self.all_arrived.wait_until(&mut state, deadline).timed_out() {
+            if self
+                .all_arrived
+                .wait_until(&mut state, deadline)
+                .timed_out()
+            {
                 return state.1 != generation;
             }
         }
@@ -88,7 +96,10 @@ pub struct Worker<T> {
 
 /// Starts `f` on a named thread. A panic in it is recorded by the probe's panic hook
 /// and re-raised by [`Worker::join`].
-pub fn spawn<T: Send + 'static>(name: impl Into<String>, f: impl FnOnce() -> T + Send + 'static) -> Worker<T> {
+pub fn spawn<T: Send + 'static>(
+    name: impl Into<String>,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Worker<T> {
     let name = name.into();
     let (tx, done) = mpsc::channel();
     thread::Builder::new()
@@ -110,7 +121,11 @@ pub struct Stuck {
 
 impl std::fmt::Display for Stuck {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "thread `{}` did not finish within {:.0?}", self.name, self.waited)
+        write!(
+            f,
+            "thread `{}` did not finish within {:.0?}",
+            self.name, self.waited
+        )
     }
 }
 
@@ -122,10 +137,16 @@ impl<T> Worker<T> {
     /// Waits for the result until `deadline`. A panic in the worker is re-raised here.
     pub fn join_by(self, deadline: Instant) -> Result<T, Stuck> {
         let waited_from = Instant::now();
-        match self.done.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+        match self
+            .done
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(panic)) => std::panic::resume_unwind(panic),
-            Err(_) => Err(Stuck { name: self.name, waited: waited_from.elapsed() }),
+            Err(_) => Err(Stuck {
+                name: self.name,
+                waited: waited_from.elapsed(),
+            }),
         }
     }
 }
@@ -148,7 +169,11 @@ mod tests {
         let other = Arc::clone(&barrier);
         let worker = spawn("other", move || other.wait(Duration::from_secs(10)));
         assert!(barrier.wait(Duration::from_secs(10)));
-        assert!(worker.join_by(Instant::now() + Duration::from_secs(10)).unwrap());
+        assert!(
+            worker
+                .join_by(Instant::now() + Duration::from_secs(10))
+                .unwrap()
+        );
         let alone = Barrier::new(2);
         assert!(!alone.wait(Duration::from_millis(20)));
     }
