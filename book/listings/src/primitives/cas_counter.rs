@@ -32,7 +32,8 @@ pub fn increment_cas(counter: &AtomicU64) -> u64 {
 // ANCHOR_END: cas
 
 // ANCHOR: wait_free
-/// One instruction on x86-64 (`lock xadd`) that always completes in a bounded
+/// One locked instruction on x86-64 (`lock xadd`, or `lock add` when the old
+/// value is unused) that always completes in a bounded
 /// number of steps, however many threads contend: wait-free.
 pub fn increment_wait_free(counter: &AtomicU64) {
     counter.fetch_add(1, Ordering::Relaxed);
