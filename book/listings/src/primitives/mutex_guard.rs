@@ -35,6 +35,8 @@ mod tests {
 
     // ANCHOR: underscore
     #[test]
+    // Clippy rejects the first `let _` below by default; that is the point.
+    #[allow(clippy::let_underscore_lock)]
     fn an_underscore_pattern_releases_at_once() {
         let lock = Mutex::new(0);
 

@@ -207,7 +207,7 @@ impl CheckedRwLock {
     /// Every transition ends here: check, unlock, and only then wake.
     fn leave(&self, s: MutexGuard<'_, State>, wake: Wake, transition: &str) {
         // Checked while the state cannot change, i.e. still under the mutex.
-        let verdict = self.check(&s);
+        let verdict = self.check_invariant(&s);
         drop(s);
         // Waking after unlocking: a thread woken while we still held the
         // mutex would run straight into it and go back to sleep.
@@ -230,13 +230,13 @@ impl CheckedRwLock {
         on: &Condvar,
         transition: &str,
     ) -> MutexGuard<'a, State> {
-        if let Err(broken) = self.check(&s) {
+        if let Err(broken) = self.check_invariant(&s) {
             panic!("invariant broken at {transition}: {broken}");
         }
         on.wait(s).unwrap()
     }
 
-    fn check(&self, s: &State) -> Result<(), String> {
+    fn check_invariant(&self, s: &State) -> Result<(), String> {
         // Checked in debug builds (so in `cargo test`) and under the model
         // checker; a release build skips it.
         if cfg!(any(debug_assertions, loom)) {
