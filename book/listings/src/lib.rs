@@ -13,9 +13,12 @@
 //! - [`publication`]: handing data to readers with release and acquire,
 //!   copy-and-swap, and freeing the old copy safely.
 //!
+//! - [`does_it_compile`]: the mistakes the compiler rejects, one doc test each.
+//!
 //! Some modules are also model-checked; see the `loom` notes in [`proving`]
 //! and [`publication`].
 
+pub mod does_it_compile;
 pub mod primitives;
 pub mod proving;
 pub mod publication;

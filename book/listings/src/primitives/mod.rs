@@ -3,7 +3,6 @@
 pub mod barrier;
 pub mod bounded_queue;
 pub mod cas_counter;
-pub mod does_it_compile;
 pub mod lost_update;
 pub mod mutex_guard;
 pub mod reentrancy;
