@@ -318,6 +318,32 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_leaving_writer_wakes_every_queued_reader() {
+        let lock = Arc::new(CheckedRwLock::new());
+        let writing = lock.write();
+        let both_inside = Arc::new(Barrier::new(2));
+        let readers: Vec<_> = (0..2)
+            .map(|_| {
+                let (lock, both_inside) = (Arc::clone(&lock), Arc::clone(&both_inside));
+                // Each reader waits at the barrier while holding its guard: the
+                // barrier opens only if one release let both in together.
+                thread::spawn(move || {
+                    let _reading = lock.read();
+                    both_inside.wait();
+                })
+            })
+            .collect();
+        wait_until("both readers are queued", || {
+            lock.state().readers_waiting == 2
+        });
+        drop(writing);
+        finishes("both readers admitted by one release", move || {
+            readers.into_iter().for_each(|r| r.join().unwrap());
+        });
+        assert_eq!(lock.state(), State::default());
+    }
+
     // ANCHOR: first_candidate_fails
     #[test]
     fn the_first_candidate_breaks_when_the_last_reader_leaves() {
