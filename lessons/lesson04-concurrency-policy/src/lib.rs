@@ -1,0 +1,325 @@
+//! Lesson 04: the concurrency policy.
+//!
+//! Your task: fill in the `todo!()`s in order, steps 1 to 7 (step 6 is `decode` in
+//! `format.rs`), then write the policy in `POLICY.md` (step 8). The types, the traits,
+//! `validate`, the snapshot format and the file helpers are given. The book's chapter
+//! "Lesson 04: the concurrency policy" walks through every step, and
+//! `just check lesson04` grades your work and says what to fix next.
+//!
+//! A store that many threads use at once, with a written policy and code that keeps it:
+//!
+//! - **one writer at a time.** Every write passes one turnstile (the writer lock),
+//!   where it is validated, numbered and handed to the [`WriteHook`] before it takes
+//!   effect, so the writes form one ordered log;
+//! - **shared reads.** Readers take only the state's read lock, which a writer takes
+//!   exclusively just for the short moment its write changes the state;
+//! - **snapshots outside the lock.** The state is copied under the read lock and
+//!   written to a file with no lock held; restoring refuses any file that is not
+//!   exactly what was written.
+//!
+//! The policy itself, and why it is right, is in `POLICY.md` ([`POLICY`]).
+
+mod format;
+
+use std::fs::File;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use parking_lot::{Mutex, RwLock};
+
+pub use format::{HEADER_LEN, MAGIC, SnapshotError, crc32, decode, encode, parse_body};
+pub use state::{Command, Entry, Response};
+
+/// The written policy, compiled in so that the checker reads the very file you wrote.
+pub const POLICY: &str = include_str!("../POLICY.md");
+
+// ANCHOR: state_machine
+/// What the store needs from the state it guards. Lesson 01's `Store` is the state
+/// the course uses; the checker plugs in one that can pause, to watch your locks work.
+pub trait StateMachine: Clone + Send + Sync {
+    /// The state, for reading.
+    fn view(&self) -> &state::Store;
+    /// Applies one write: the only way the state changes.
+    fn apply(&mut self, command: Command) -> Response;
+    /// Wraps a state loaded from a snapshot.
+    fn from_store(store: state::Store) -> Self;
+}
+
+impl StateMachine for state::Store {
+    fn view(&self) -> &state::Store {
+        self
+    }
+
+    fn apply(&mut self, command: Command) -> Response {
+        state::Store::apply(self, command)
+    }
+
+    fn from_store(store: state::Store) -> Self {
+        store
+    }
+}
+// ANCHOR_END: state_machine
+
+// ANCHOR: write_hook
+/// Hears about every write, in order. The write-ahead log of a later lesson plugs in
+/// here: a write it has not recorded must not take effect.
+pub trait WriteHook: Send {
+    /// Called inside the turnstile for every write, once it has its sequence number and
+    /// before it changes the state. Calls come one at a time, in sequence order.
+    fn on_write(&mut self, seq: u64, command: &Command);
+
+    /// Called after a snapshot up to `seq` is safely in its file: what the log holds up
+    /// to `seq` is no longer needed to recover.
+    fn on_snapshot_saved(&mut self, seq: u64) {
+        let _ = seq;
+    }
+}
+
+/// The hook of a store that needs none.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoHook;
+
+impl WriteHook for NoHook {
+    fn on_write(&mut self, _seq: u64, _command: &Command) {}
+}
+// ANCHOR_END: write_hook
+
+// ANCHOR: read
+/// What a read returns: the key's live entry (value, version and the sequence number
+/// of the write that produced it) in the state after writes 1 to `as_of`, and no other.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Read {
+    pub entry: Option<Entry>,
+    pub as_of: u64,
+}
+// ANCHOR_END: read
+
+// ANCHOR: write_error
+/// Why a write was refused. A refused write takes no sequence number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteError {
+    /// GET is a read: it goes through [`Store::get`].
+    NotAWrite,
+    EmptyKey,
+    KeyTooLong {
+        len: usize,
+    },
+    ValueTooLong {
+        len: usize,
+    },
+}
+// ANCHOR_END: write_error
+
+impl std::fmt::Display for WriteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WriteError::NotAWrite => write!(f, "GET is not a write; use get()"),
+            WriteError::EmptyKey => write!(f, "the key is empty"),
+            WriteError::KeyTooLong { len } => {
+                write!(
+                    f,
+                    "the key is {len} bytes long; at most {MAX_KEY_LEN} are allowed"
+                )
+            }
+            WriteError::ValueTooLong { len } => {
+                write!(
+                    f,
+                    "the value is {len} bytes long; at most {MAX_VALUE_LEN} are allowed"
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for WriteError {}
+
+pub const MAX_KEY_LEN: usize = 256;
+pub const MAX_VALUE_LEN: usize = 64 * 1024;
+
+// ANCHOR: validate
+/// The checks a write passes before it may take a number. They look at the command
+/// alone, never at the state, so they need no lock.
+pub fn validate(command: &Command) -> Result<(), WriteError> {
+    let (key, value) = match command {
+        Command::Get { .. } => return Err(WriteError::NotAWrite),
+        Command::Set { key, value } => (key, Some(value)),
+        Command::Del { key } => (key, None),
+    };
+    if key.is_empty() {
+        return Err(WriteError::EmptyKey);
+    }
+    if key.len() > MAX_KEY_LEN {
+        return Err(WriteError::KeyTooLong { len: key.len() });
+    }
+    match value {
+        Some(value) if value.len() > MAX_VALUE_LEN => {
+            Err(WriteError::ValueTooLong { len: value.len() })
+        }
+        _ => Ok(()),
+    }
+}
+// ANCHOR_END: validate
+
+/// What a snapshot holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SnapshotInfo {
+    /// The sequence number of the last write in the snapshot.
+    pub seq: u64,
+    /// Entries, tombstones included.
+    pub entries: usize,
+    /// The size of the snapshot file.
+    pub bytes: u64,
+}
+
+// ANCHOR: store
+/// The store: one writer at a time, readers side by side.
+///
+/// Lock order: `writer`, then `state`. Only the write path holds both, and it takes
+/// them in that order; every other path holds one lock at a time.
+pub struct Store<S = state::Store, H = NoHook> {
+    /// The turnstile. Its holder is the only thread that may change the state, so
+    /// the sequence number it reads from the state stays its own until it applies.
+    /// It guards the hook: writes reach the hook one at a time, in sequence order.
+    writer: Mutex<H>,
+    /// The state. Readers share it; a writer takes it exclusively only to apply.
+    state: RwLock<S>,
+}
+// ANCHOR_END: store
+
+impl Store {
+    /// An empty store with lesson 01's state and no hook.
+    pub fn new() -> Self {
+        Store::from_parts(state::Store::new(), NoHook)
+    }
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Store::new()
+    }
+}
+
+impl<S: StateMachine, H: WriteHook> Store<S, H> {
+    pub fn from_parts(state: S, hook: H) -> Self {
+        Store {
+            writer: Mutex::new(hook),
+            state: RwLock::new(state),
+        }
+    }
+
+    pub fn set(&self, key: &str, value: &str) -> Result<Response, WriteError> {
+        self.write(Command::set(key, value))
+    }
+
+    pub fn del(&self, key: &str) -> Result<Response, WriteError> {
+        self.write(Command::del(key))
+    }
+
+    // ANCHOR: write
+    /// Step 1. The turnstile: every write goes through here, one at a time.
+    ///
+    /// 1. `validate` the command first: a refused write needs no lock and takes no
+    ///    number.
+    /// 2. Lock the writer mutex (`self.writer`) and keep it to the end: its guard is
+    ///    the hook, and while you hold it no other write can happen.
+    /// 3. Under a *read* lock of the state, find the next sequence number,
+    ///    `global_seq() + 1`. A DEL of a key with no live value is not a write: answer
+    ///    `Ok(Response::NotFound)` without calling the hook.
+    /// 4. Hand the write to the hook: `on_write(seq, &command)`. This is the slow part
+    ///    (a log append later); hold no state lock while it runs.
+    /// 5. Apply the command under the state's *write* lock, for that one call only,
+    ///    and answer its response, whose `seq` is the number from 3.
+    ///
+    /// Book: "Step 1: the turnstile".
+    pub fn write(&self, command: Command) -> Result<Response, WriteError> {
+        todo!("step 1: Store::write, the turnstile")
+    }
+    // ANCHOR_END: write
+
+    // ANCHOR: get
+    /// Step 2. Reads `key`: its live entry (`lookup`, cloned, so it outlives the
+    /// lock) and `as_of`, the state's `global_seq`, both taken under *one* read lock,
+    /// so they describe the same moment. Book: "Step 2: reads share the state".
+    pub fn get(&self, key: &str) -> Read {
+        todo!("step 2: Store::get")
+    }
+    // ANCHOR_END: get
+
+    // ANCHOR: copy_state
+    /// Step 3. A copy of the whole state, entries and `global_seq` together, taken
+    /// under one read lock that is released as soon as the copy is made.
+    /// Book: "Step 3: copy under a short lock".
+    pub fn copy_state(&self) -> S {
+        todo!("step 3: Store::copy_state")
+    }
+    // ANCHOR_END: copy_state
+
+    // ANCHOR: write_snapshot
+    /// Step 4. Writes a snapshot to `out`: take a copy with `copy_state`, then, with
+    /// no lock held, `encode` the copy's `view()` and write all of it to `out` (and
+    /// flush). Answer what the snapshot holds: the copy's `global_seq`, its number of
+    /// entries (tombstones included) and the number of bytes written.
+    /// Book: "Step 4: write the snapshot outside any lock".
+    pub fn write_snapshot<W: Write>(&self, mut out: W) -> io::Result<SnapshotInfo> {
+        todo!("step 4: Store::write_snapshot")
+    }
+    // ANCHOR_END: write_snapshot
+
+    // ANCHOR: save_snapshot
+    /// Step 5. Saves a snapshot to `path` so that the file there is always a whole
+    /// snapshot, the old one or the new one, even if the machine stops halfway:
+    ///
+    /// 1. create a file at `temp_path_for(path)` and `write_snapshot` into it;
+    /// 2. `sync_all` the file, so its bytes are on disk before any name points at them
+    ///    (if 1 or 2 fails, remove the temporary file and return the error);
+    /// 3. `std::fs::rename` it over `path` (atomic: there is no moment with half a file);
+    /// 4. `sync_dir_of(path)`, so that the rename itself survives a crash;
+    /// 5. tell the hook, `on_snapshot_saved(info.seq)`, holding no state lock.
+    ///
+    /// Book: "Step 5: replace the file in one step".
+    pub fn save_snapshot(&self, path: &Path) -> Result<SnapshotInfo, SnapshotError> {
+        todo!("step 5: Store::save_snapshot")
+    }
+    // ANCHOR_END: save_snapshot
+
+    // ANCHOR: restore
+    /// Step 7. A store holding exactly the snapshot in `path`: read the file with
+    /// `std::fs::read`, `decode` it (step 6), and wrap the state with `S::from_store`.
+    /// Any error is returned as it is; then nothing was loaded. Book: "Step 7: restore".
+    pub fn restore(path: &Path, hook: H) -> Result<Self, SnapshotError> {
+        todo!("step 7: Store::restore")
+    }
+    // ANCHOR_END: restore
+}
+
+// ANCHOR: file_helpers
+/// A temporary name for a snapshot on its way to `path`: in the same directory,
+/// because a rename is atomic only within one file system, and unique, so that no
+/// other save (in this process or another) writes to the same file.
+pub fn temp_path_for(path: &Path) -> PathBuf {
+    static SAVES: AtomicU64 = AtomicU64::new(0);
+    let n = SAVES.fetch_add(1, Ordering::Relaxed);
+    let name = path.file_name().map_or_else(
+        || "snapshot".into(),
+        |name| name.to_string_lossy().into_owned(),
+    );
+    path.with_file_name(format!(".{name}.{}-{n}.tmp", std::process::id()))
+}
+
+/// Makes a rename into `path`'s directory survive a crash, by syncing the directory
+/// (the rename changed the directory, not the file). Only Unix can sync a directory.
+pub fn sync_dir_of(path: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        let dir = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        File::open(dir)?.sync_all()?;
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+// ANCHOR_END: file_helpers
