@@ -40,3 +40,8 @@ ci:
 # Run one of the book's benchmarks in release mode: `just bench lesson03-stress`
 bench name:
     cargo run --release -q -p kvlab-bench --bin {{name}}
+
+# Re-measure the lock strategies and redraw the book's chart and table (a few minutes)
+bench-locks:
+    cargo bench -p kvlab-bench --bench lock_strategies
+    cargo run --release -q -p kvlab-bench --bin lock-chart

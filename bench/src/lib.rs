@@ -1,4 +1,7 @@
-//! Helpers shared by the benchmark binaries under `src/bin/`.
+//! Helpers shared by the benchmarks: the binaries under `src/bin/` and the criterion
+//! benchmark under `benches/`.
+
+pub mod strategies;
 
 use std::time::Duration;
 
