@@ -1,0 +1,171 @@
+//! Grading lesson 05: observability.
+//!
+//! The criteria are written once, against the [`Subject`] trait, and run unchanged
+//! on the learner's crate, on the reference and on the broken fixtures. Every store
+//! under test is built on the lesson's two seams, `Store::with_parts(machine, clock)`,
+//! with the probe's [`Instrumented`] state machine and [`FakeClock`] (see [`rig`]):
+//! latencies are exactly the ones the probe plants, and an operation can be stopped
+//! inside the state machine while it holds the store's lock.
+
+mod criteria;
+pub mod exposition;
+pub mod fixtures;
+pub mod rig;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use probe_kit::{Ctx, Info, Probe, Verdict};
+use reference::{HistogramSnapshot, Rejected, Stats};
+use state::{Command, Response};
+
+pub use criteria::{CRITERIA, render_script, script};
+pub use rig::{FakeClock, Hold, Instrumented, Rig, set_latency};
+
+/// One implementation of lesson 05, seen through the reference's types.
+pub trait Subject: Copy + Send + Sync + 'static {
+    type Store: Send + Sync + 'static;
+    /// An empty store over the rig's instrumented state machine and fake clock.
+    fn new_store(&self, rig: &Arc<Rig>) -> Self::Store;
+    fn execute(&self, store: &Self::Store, command: Command) -> Result<Response, Rejected>;
+    fn stats(&self, store: &Self::Store) -> Stats;
+    /// `render_prometheus`, as the implementation writes it.
+    fn render(&self, store: &Self::Store) -> String;
+    /// A new histogram with every one of `samples` recorded, as a snapshot, and its
+    /// percentile for each of `quantiles`.
+    fn histogram(
+        &self,
+        samples: &[Duration],
+        quantiles: &[f64],
+    ) -> (HistogramSnapshot, Vec<Option<Duration>>);
+}
+
+/// Implements [`Subject`] for a crate with lesson 05's public API, and plugs the
+/// probe's rig into that crate's seams. The learner's crate and the reference both go
+/// through here, so they are graded by exactly the same code.
+#[macro_export]
+macro_rules! adapt_crate {
+    ($subject:ident, $krate:ident) => {
+        #[derive(Debug, Clone, Copy)]
+        pub struct $subject;
+
+        impl $krate::StateMachine for $crate::Instrumented {
+            fn read(&self, key: &str) -> ::state::Response {
+                $crate::Instrumented::read(self, key)
+            }
+
+            fn write(&mut self, command: ::state::Command) -> ::state::Response {
+                $crate::Instrumented::write(self, command)
+            }
+        }
+
+        impl $krate::Clock for $crate::FakeClock {
+            fn now(&self) -> ::std::time::Instant {
+                $crate::FakeClock::now(self)
+            }
+        }
+
+        impl $subject {
+            fn snapshot_out(h: &$krate::HistogramSnapshot) -> ::reference::HistogramSnapshot {
+                let mut buckets = [0; ::reference::BUCKETS];
+                for (slot, samples) in buckets.iter_mut().zip(h.buckets.iter()) {
+                    *slot = *samples;
+                }
+                ::reference::HistogramSnapshot {
+                    buckets,
+                    sum_nanos: h.sum_nanos,
+                }
+            }
+
+            fn rejected_out(rejected: $krate::Rejected) -> ::reference::Rejected {
+                match rejected {
+                    $krate::Rejected::EmptyKey => ::reference::Rejected::EmptyKey,
+                    $krate::Rejected::KeyTooLong { len } => {
+                        ::reference::Rejected::KeyTooLong { len }
+                    }
+                    $krate::Rejected::ValueTooLong { len } => {
+                        ::reference::Rejected::ValueTooLong { len }
+                    }
+                }
+            }
+        }
+
+        impl $crate::Subject for $subject {
+            type Store = $krate::Store<$crate::Instrumented, $crate::FakeClock>;
+
+            fn new_store(&self, rig: &::std::sync::Arc<$crate::Rig>) -> Self::Store {
+                $krate::Store::with_parts(
+                    $crate::Instrumented::new(rig),
+                    $crate::FakeClock::new(rig),
+                )
+            }
+
+            fn execute(
+                &self,
+                store: &Self::Store,
+                command: ::state::Command,
+            ) -> Result<::state::Response, ::reference::Rejected> {
+                store.execute(command).map_err(Self::rejected_out)
+            }
+
+            fn stats(&self, store: &Self::Store) -> ::reference::Stats {
+                let stats = store.stats();
+                ::reference::Stats {
+                    gets: stats.gets,
+                    sets: stats.sets,
+                    dels: stats.dels,
+                    hits: stats.hits,
+                    misses: stats.misses,
+                    errors: stats.errors,
+                    latency: stats.latency.each_ref().map(Self::snapshot_out),
+                }
+            }
+
+            fn render(&self, store: &Self::Store) -> String {
+                store.render_prometheus()
+            }
+
+            fn histogram(
+                &self,
+                samples: &[::std::time::Duration],
+                quantiles: &[f64],
+            ) -> (
+                ::reference::HistogramSnapshot,
+                Vec<Option<::std::time::Duration>>,
+            ) {
+                let histogram = $krate::Histogram::new();
+                for &sample in samples {
+                    histogram.record(sample);
+                }
+                let snapshot = histogram.snapshot();
+                let percentiles = quantiles.iter().map(|&q| snapshot.percentile(q)).collect();
+                (Self::snapshot_out(&snapshot), percentiles)
+            }
+        }
+    };
+}
+
+adapt_crate!(Reference, reference);
+
+#[cfg(feature = "learner")]
+adapt_crate!(Learner, lesson05_observability);
+
+/// The lesson's criteria bound to one subject.
+pub struct Lesson05<S>(pub S);
+
+impl<S: Subject> Probe for Lesson05<S> {
+    fn criteria(&self) -> &'static [Info] {
+        CRITERIA
+    }
+
+    fn run(&self, id: &str, ctx: &Ctx) -> Verdict {
+        criteria::run(self.0, id, ctx)
+    }
+}
+
+/// What the checker compiles in for lesson 05: the reference and the fixtures.
+pub const BUILTINS: probe_kit::Builtins = probe_kit::Builtins {
+    criteria: CRITERIA,
+    reference: || Box::new(Lesson05(Reference)),
+    fixtures: fixtures::FIXTURES,
+};

@@ -1,0 +1,150 @@
+//! The probe's hands inside a store: an instrumented state machine and a fake clock.
+//!
+//! Both plug into the lesson's seams (`Store::with_parts(machine, clock)`). The fake
+//! clock only moves when the instrumented state machine says so, by the latency the
+//! calling thread chose with [`set_latency`]: whatever the implementation does around
+//! the state machine, and however often it reads the clock, an operation's latency is
+//! exactly the one the probe planted. And a [`Hold`] stops a chosen operation *inside*
+//! the state machine, where it holds the store's lock, for as long as the probe likes.
+
+use std::cell::Cell;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use probe_kit::sync::Latch;
+use state::{Command, Response};
+
+/// A held operation waits at most this long for its release, so a probe that gives
+/// up early never leaves a thread stuck for good.
+const HOLD_LIMIT: Duration = Duration::from_secs(60);
+
+thread_local! {
+    static LATENCY: Cell<Duration> = const { Cell::new(Duration::ZERO) };
+}
+
+/// How long each following operation of *this thread* spends in the state machine,
+/// as the fake clock sees it.
+pub fn set_latency(latency: Duration) {
+    LATENCY.set(latency);
+}
+
+/// What an instrumented state machine and its fake clock share.
+pub struct Rig {
+    origin: Instant,
+    /// Fake time since `origin`; only the instrumented state machine advances it.
+    elapsed_nanos: AtomicU64,
+    hold: Mutex<Option<Arc<Hold>>>,
+}
+
+/// An operation stopped inside the state machine.
+pub struct Hold {
+    key: String,
+    /// Opens when the operation is inside the state machine (and so inside the lock).
+    pub entered: Latch,
+    /// The probe opens it to let the operation go on.
+    pub release: Latch,
+}
+
+impl Rig {
+    pub fn new() -> Arc<Rig> {
+        Arc::new(Rig {
+            origin: Instant::now(),
+            elapsed_nanos: AtomicU64::new(0),
+            hold: Mutex::new(None),
+        })
+    }
+
+    pub fn now(&self) -> Instant {
+        self.origin + Duration::from_nanos(self.elapsed_nanos.load(SeqCst))
+    }
+
+    /// Stops the next operation on `key` inside the state machine until
+    /// `release` opens.
+    pub fn hold(&self, key: &str) -> Arc<Hold> {
+        let hold = Arc::new(Hold {
+            key: key.to_owned(),
+            entered: Latch::new(),
+            release: Latch::new(),
+        });
+        *self.hold.lock() = Some(Arc::clone(&hold));
+        hold
+    }
+
+    /// Called by the instrumented state machine at the start of every operation.
+    fn inside(&self, key: &str) {
+        let latency = u64::try_from(LATENCY.get().as_nanos()).unwrap_or(u64::MAX);
+        self.elapsed_nanos.fetch_add(latency, SeqCst);
+        let hold = self.hold.lock().clone();
+        if let Some(hold) = hold.filter(|hold| hold.key == key) {
+            hold.entered.open();
+            hold.release.wait(HOLD_LIMIT);
+        }
+    }
+}
+
+/// Lesson 01's state machine, reporting to a [`Rig`]. The adapter implements each
+/// crate's `StateMachine` trait for it.
+pub struct Instrumented {
+    machine: state::Store,
+    rig: Arc<Rig>,
+}
+
+impl Instrumented {
+    pub fn new(rig: &Arc<Rig>) -> Self {
+        Instrumented {
+            machine: state::Store::new(),
+            rig: Arc::clone(rig),
+        }
+    }
+
+    pub fn read(&self, key: &str) -> Response {
+        self.rig.inside(key);
+        self.machine.get(key)
+    }
+
+    pub fn write(&mut self, command: Command) -> Response {
+        self.rig.inside(key_of(&command));
+        self.machine.apply(command)
+    }
+}
+
+/// The rig's time; the adapter implements each crate's `Clock` trait for it.
+#[derive(Clone)]
+pub struct FakeClock(Arc<Rig>);
+
+impl FakeClock {
+    pub fn new(rig: &Arc<Rig>) -> Self {
+        FakeClock(Arc::clone(rig))
+    }
+
+    pub fn now(&self) -> Instant {
+        self.0.now()
+    }
+}
+
+pub fn key_of(command: &Command) -> &str {
+    match command {
+        Command::Get { key } | Command::Set { key, .. } | Command::Del { key } => key,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_clock_moves_only_inside_the_machine() {
+        let rig = Rig::new();
+        let clock = FakeClock::new(&rig);
+        let mut machine = Instrumented::new(&rig);
+        let start = clock.now();
+        set_latency(Duration::from_micros(7));
+        assert_eq!(clock.now() - start, Duration::ZERO);
+        machine.write(Command::set("a", "1"));
+        machine.read("a");
+        assert_eq!(clock.now() - start, Duration::from_micros(14));
+        set_latency(Duration::ZERO);
+    }
+}
