@@ -177,10 +177,13 @@ fn main() {
         "80% GET / 20% SET over {KEYS} keys, {OPS_PER_THREAD} operations per thread, \
          median of {RUNS} runs, the variants taking turns\n"
     );
-    let variants: [(&str, fn(usize, u64) -> f64); 4] = [
+    let variants: [(&str, fn(usize, u64) -> f64); 5] = [
         ("no metrics", |t, seed| measure(Bare::default, t, seed)),
         ("counters only", |t, seed| {
             measure(CountersOnly::default, t, seed)
+        }),
+        ("clock reads only", |t, seed| {
+            measure(ClockOnly::default, t, seed)
         }),
         ("full metrics", |t, seed| measure(Store::new, t, seed)),
         ("metrics in a mutex", |t, seed| {
