@@ -48,8 +48,8 @@ pub struct CheckArgs {
     /// Grade the reference under solutions/ instead of your crate
     #[arg(long, conflicts_with = "fixture")]
     pub solution: bool,
-    /// Maintainers: grade one of the checker's deliberately broken implementations
-    #[arg(long, hide = true)]
+    /// Grade one of the checker's deliberately broken implementations (see `checker hint`)
+    #[arg(long)]
     pub fixture: Option<String>,
     /// Run only this criterion (its id, as the report shows it)
     #[arg(long, value_name = "CRITERION")]

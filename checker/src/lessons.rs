@@ -14,15 +14,38 @@ pub struct Lesson {
     pub builtins: &'static Builtins,
 }
 
-pub const LESSONS: &[Lesson] = &[Lesson {
-    number: 1,
-    slug: "state-machine",
-    title: "the state machine",
-    start: "Open lessons/lesson01-state-machine/src/lib.rs and fill in the six todo!()s \
+pub const LESSONS: &[Lesson] = &[
+    Lesson {
+        number: 1,
+        slug: "state-machine",
+        title: "the state machine",
+        start: "Open lessons/lesson01-state-machine/src/lib.rs and fill in the six todo!()s \
             in order: get, set, del, Display for Response, check_invariants, replay. \
             The types, constructors and apply are given.",
-    builtins: &probe_lesson01::BUILTINS,
-}];
+        builtins: &probe_lesson01::BUILTINS,
+    },
+    Lesson {
+        number: 2,
+        slug: "rwlock-layer",
+        title: "the reader-writer layer",
+        start: "Open lessons/lesson02-rwlock-layer/src/lib.rs and fill in the four todo!()s \
+            of ConcurrentStore in order: get under the read lock, set and del under the \
+            write lock, check_invariants under the read lock. The trait, the struct and \
+            its constructors are given.",
+        builtins: &probe_lesson02::BUILTINS,
+    },
+    Lesson {
+        number: 5,
+        slug: "observability",
+        title: "observability",
+        start: "Open lessons/lesson05-observability/src/ and fill in the nine todo!()s step \
+            by step: Counters::count (metrics.rs), bucket_index and Histogram::record \
+            (histogram.rs), Store::execute (lib.rs), the three stats readers, percentile, \
+            then render_prometheus (exposition.rs). The store, its lock and the clock are \
+            given.",
+        builtins: &probe_lesson05::BUILTINS,
+    },
+];
 
 impl Lesson {
     /// `lesson01`

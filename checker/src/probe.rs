@@ -24,16 +24,10 @@ pub struct ProbeCommand {
 /// What one run of a criterion came to, as seen from outside the probe.
 pub enum Ended {
     Reported(Outcome),
-    /// No outcome before the deadline; `last_progress` names what was running.
-    Hung {
-        after: Duration,
-        last_progress: Option<String>,
-    },
+    /// No outcome before the deadline.
+    Hung { after: Duration },
     /// The process ended without reporting: an abort, a stack overflow, a signal.
-    Crashed {
-        status: String,
-        last_progress: Option<String>,
-    },
+    Crashed { status: String },
 }
 
 pub struct Run {
@@ -42,6 +36,8 @@ pub struct Run {
     /// then stderr), kept as evidence.
     pub output: String,
     pub elapsed: Duration,
+    /// The probe's last progress line: what was running when it failed, hung or died.
+    pub last_progress: Option<String>,
 }
 
 impl ProbeCommand {
@@ -137,13 +133,9 @@ impl ProbeCommand {
 
         let ended = match (outcome, hung) {
             (Some(outcome), _) => Ended::Reported(outcome),
-            (None, true) => Ended::Hung {
-                after: elapsed,
-                last_progress,
-            },
+            (None, true) => Ended::Hung { after: elapsed },
             (None, false) => Ended::Crashed {
                 status: status.map_or_else(|| "unknown".to_owned(), describe_status),
-                last_progress,
             },
         };
         let mut output = printed.join("\n");
@@ -152,11 +144,7 @@ impl ProbeCommand {
                 .trim_start()
                 .to_owned();
         }
-        Ok(Run {
-            ended,
-            output,
-            elapsed,
-        })
+        Ok(Run { ended, output, elapsed, last_progress })
     }
 }
 
@@ -231,9 +219,9 @@ mod tests {
             started.elapsed() < Duration::from_secs(10),
             "the checker waited for the hang"
         );
+        assert_eq!(run.last_progress.as_deref(), Some("taking the write lock"));
         match run.ended {
-            Ended::Hung { last_progress, .. } => {
-                assert_eq!(last_progress.as_deref(), Some("taking the write lock"))
+            Ended::Hung { .. } => {
             }
             _ => panic!("a hang was not reported as a hang"),
         }

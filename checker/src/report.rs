@@ -115,6 +115,7 @@ impl CriterionReport {
         let mut report = Self::blank(info, Status::Fail);
         report.elapsed_ms = run.elapsed.as_millis();
         report.output = Some(run.output).filter(|o| !o.trim().is_empty());
+        let during = run.last_progress.map(|p| format!(" while {p}")).unwrap_or_default();
         let (kind, expected, seen, detail) = match run.ended {
             Ended::Reported(Outcome::Pass) => {
                 report.status = Status::Pass;
@@ -136,40 +137,26 @@ impl CriterionReport {
                 FailureKind::Panic,
                 "no panic".to_owned(),
                 match location {
-                    Some(at) => format!("panicked at {at}: {message}"),
-                    None => format!("panicked: {message}"),
+                    Some(at) => format!("panicked{during} at {at}: {message}"),
+                    None => format!("panicked{during}: {message}"),
                 },
                 None,
             ),
-            Ended::Hung {
-                after,
-                last_progress,
-            } => (
+            Ended::Hung { after } => (
                 FailureKind::Hang,
                 format!("a result within the {}s deadline", info.deadline_secs),
                 format!(
-                    "no result after {:.1}s{}: a deadlock or an endless loop, so the checker \
-                     stopped it. Look for a lock taken twice, two locks taken in different \
-                     orders, or a loop whose condition never changes.",
+                    "no result after {:.1}s{during}: a deadlock or an endless loop, so the \
+                     checker stopped it. Look for a lock taken twice, two locks taken in \
+                     different orders, or a loop whose condition never changes.",
                     after.as_secs_f64(),
-                    last_progress
-                        .map(|p| format!(" while {p}"))
-                        .unwrap_or_default()
                 ),
                 None,
             ),
-            Ended::Crashed {
-                status,
-                last_progress,
-            } => (
+            Ended::Crashed { status } => (
                 FailureKind::Crash,
                 "a result".to_owned(),
-                format!(
-                    "the process {status}{}",
-                    last_progress
-                        .map(|p| format!(", while {p}"))
-                        .unwrap_or_default()
-                ),
+                format!("the process {status}{during}"),
                 None,
             ),
         };
@@ -279,11 +266,8 @@ pub fn render_text(report: &Report, replay_command: &str) -> String {
         }
         let _ = writeln!(out, "{indent}{:<9} {}", "read", c.book);
     }
-    let _ = writeln!(
-        out,
-        "\n{} of {} criteria pass.",
-        report.passed, report.total
-    );
+    let noun = if report.total == 1 { "criterion" } else { "criteria" };
+    let _ = writeln!(out, "\n{} of {} {noun} pass.", report.passed, report.total);
     if !report.all_pass() {
         let _ = writeln!(
             out,

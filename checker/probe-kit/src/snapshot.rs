@@ -72,8 +72,10 @@ pub fn redact_durations(text: &str) -> String {
     out
 }
 
+/// Line endings and trailing whitespace do not count; every line ends in a newline,
+/// so a diff never complains about the last one.
 fn normalize(text: &str) -> String {
-    text.replace("\r\n", "\n").trim_end().to_owned()
+    text.replace("\r\n", "\n").trim_end().to_owned() + "\n"
 }
 
 fn first_difference(expected: &str, actual: &str) -> String {
@@ -82,9 +84,9 @@ fn first_difference(expected: &str, actual: &str) -> String {
     for line_no in 1.. {
         match (expected_lines.next(), actual_lines.next()) {
             (Some(e), Some(a)) if e == a => continue,
-            (Some(e), Some(a)) => return format!("line {line_no} is {a:?}, expected {e:?}"),
-            (Some(e), None) => return format!("output ends before line {line_no} ({e:?})"),
-            (None, Some(a)) => return format!("extra line {line_no}: {a:?}"),
+            (Some(_), Some(a)) => return format!("line {line_no} differs: `{a}`"),
+            (Some(e), None) => return format!("the output ends before line {line_no}: `{e}`"),
+            (None, Some(a)) => return format!("extra line {line_no}: `{a}`"),
             (None, None) => break,
         }
     }
@@ -105,7 +107,8 @@ mod tests {
     #[test]
     fn a_different_line_is_named_and_diffed() {
         let failure = compare("transcript", SNAP, "line one\nline 2\n").unwrap_err();
-        assert_eq!(failure.seen, "line 2 is \"line 2\", expected \"line two\"");
+        assert_eq!(failure.seen, "line 2 differs: `line 2`");
+        assert!(!failure.detail.as_ref().unwrap().contains("No newline"));
         let diff = failure.detail.unwrap();
         assert!(
             diff.contains("-line two") && diff.contains("+line 2"),

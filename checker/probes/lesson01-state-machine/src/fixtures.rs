@@ -187,22 +187,18 @@ impl Subject for Broken {
     }
 
     fn replay(&self, log: &[Command]) -> (Store, Vec<Response>) {
-        if self.0 != Bug::ReplayInHashMapOrder {
-            return reference::replay(log);
-        }
-        let mut by_key: HashMap<&str, Vec<&Command>> = HashMap::new();
-        for command in log {
-            by_key
-                .entry(command_key(command))
-                .or_default()
-                .push(command);
+        // Every fixture replays through its own `apply`, so its planted bug shows in
+        // replay exactly as it would in a learner's crate.
+        let mut order: Vec<&Command> = log.iter().collect();
+        if self.0 == Bug::ReplayInHashMapOrder {
+            let mut by_key: HashMap<&str, Vec<&Command>> = HashMap::new();
+            for command in log {
+                by_key.entry(command_key(command)).or_default().push(command);
+            }
+            order = by_key.into_values().flatten().collect();
         }
         let mut store = Store::new();
-        let responses = by_key
-            .values()
-            .flatten()
-            .map(|&c| self.apply(&mut store, c))
-            .collect();
+        let responses = order.into_iter().map(|c| self.apply(&mut store, c)).collect();
         (store, responses)
     }
 }
