@@ -266,8 +266,8 @@ pub fn render_text(report: &Report, replay_command: &str) -> String {
         }
         let _ = writeln!(out, "{indent}{:<9} {}", "read", c.book);
     }
-    let noun = if report.total == 1 { "criterion" } else { "criteria" };
-    let _ = writeln!(out, "\n{} of {} {noun} pass.", report.passed, report.total);
+    let counted = if report.total == 1 { "criterion passes" } else { "criteria pass" };
+    let _ = writeln!(out, "\n{} of {} {counted}.", report.passed, report.total);
     if !report.all_pass() {
         let _ = writeln!(
             out,
