@@ -35,6 +35,18 @@ pub const LESSONS: &[Lesson] = &[
         builtins: &probe_lesson02::BUILTINS,
     },
     Lesson {
+        number: 4,
+        slug: "concurrency-policy",
+        title: "the concurrency policy",
+        start: "Open lessons/lesson04-concurrency-policy/src/lib.rs and fill in the todo!()s \
+            in order: write (the turnstile), get, copy_state, write_snapshot, save_snapshot, \
+            then decode in format.rs, then restore. Last, replace every TODO in \
+            lessons/lesson04-concurrency-policy/POLICY.md with your policy. The traits, the \
+            types, validate, encode and the file helpers are given; read the chapter's \
+            turnstile picture first.",
+        builtins: &probe_lesson04::BUILTINS,
+    },
+    Lesson {
         number: 5,
         slug: "observability",
         title: "observability",

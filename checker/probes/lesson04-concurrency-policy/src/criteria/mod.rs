@@ -1,0 +1,237 @@
+//! The criteria of lesson 04. Each takes the subject and the run's context and either
+//! passes or says what it expected and what it saw.
+//!
+//! Concurrency is proved by *holding* threads at the store's seams (a writer parked
+//! in the hook, a snapshot parked in its copy or its output) and checking what the
+//! other threads can and cannot do meanwhile, then by history checks: every number,
+//! read and snapshot is compared with the replay of the log the hook recorded.
+
+mod policy;
+mod reads;
+mod snapshots;
+mod writes;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use probe_kit::{Ctx, Failure, Info, Verdict};
+use rand::{Rng, RngExt};
+use state::Command;
+
+use crate::Subject;
+use crate::lab::{Crew, Stuck, name_stuck};
+
+const BOOK: &str = "lesson04-concurrency-policy.html";
+
+pub const CRITERIA: &[Info] = &[
+    Info {
+        id: "sequence-gap-free",
+        title: "concurrent writers get unique, gap-free numbers, and the hook sees them in order",
+        hint: "Take the number inside the turnstile: lock the writer mutex first, then read \
+               global_seq() + 1, and hand the write to the hook before unlocking. A number \
+               read or counted before the lock is taken can be handed out twice.",
+        book: "lesson04-concurrency-policy.html#step-1-the-turnstile",
+        deadline_secs: 30,
+    },
+    Info {
+        id: "state-follows-log",
+        title: "each write takes effect right after the hook gets it, in sequence order",
+        hint: "Apply while still holding the writer mutex, right after on_write: hook first, \
+               then apply, then unlock. Applying under another lock (or before the hook) lets \
+               the state's order drift from the log's.",
+        book: "lesson04-concurrency-policy.html#the-hook-before-the-apply",
+        deadline_secs: 30,
+    },
+    Info {
+        id: "reads-consistent",
+        title: "every read shows one moment: value, version, seq and as_of from the same state",
+        hint: "Take the entry and as_of under one read lock, from the state itself; and change \
+               the state in one step under the write lock. A sequence kept or read apart from \
+               the entries lets a read mix two moments.",
+        book: "lesson04-concurrency-policy.html#step-2-reads-share-the-state",
+        deadline_secs: 30,
+    },
+    Info {
+        id: "readers-not-blocked",
+        title: "readers keep going while a writer is in its slow phase (the hook)",
+        hint: "While the hook runs, the writer may hold the writer mutex but no lock on the \
+               state; and get() must not touch the writer mutex. Take the state's write lock \
+               only around apply.",
+        book: "lesson04-concurrency-policy.html#readers-wait-only-for-the-apply",
+        deadline_secs: 30,
+    },
+    Info {
+        id: "snapshot-consistent",
+        title: "a snapshot taken while writers run equals the replay of the log up to its seq",
+        hint: "Copy the whole state, entries and global_seq together, under one read lock: \
+               `self.state.read().clone()`. A copy assembled from several lock acquisitions \
+               lets writes land in the middle of it.",
+        book: "lesson04-concurrency-policy.html#step-3-copy-under-a-short-lock",
+        deadline_secs: 30,
+    },
+    Info {
+        id: "snapshot-outside-lock",
+        title: "writers and readers complete while a snapshot is being written out",
+        hint: "Let the guard go before you encode and write: copy_state() returns an owned \
+               copy, so write_snapshot can write it with no lock held. A guard kept in a \
+               variable lives until the end of its block.",
+        book: "lesson04-concurrency-policy.html#step-4-write-the-snapshot-outside-any-lock",
+        deadline_secs: 30,
+    },
+    Info {
+        id: "snapshot-file-atomic",
+        title: "saving replaces the file in one step, then tells the hook",
+        hint: "Write to temp_path_for(path), sync_all, rename over path, sync_dir_of(path), \
+               and only then call on_snapshot_saved. Writing into path itself truncates the \
+               old snapshot before the new one is whole.",
+        book: "lesson04-concurrency-policy.html#step-5-replace-the-file-in-one-step",
+        deadline_secs: 30,
+    },
+    Info {
+        id: "torn-snapshot-refused",
+        title: "a torn or corrupted snapshot is refused with a clear error, never loaded",
+        hint: "Check before you trust: header length, MAGIC, the exact file length the header \
+               gives, the CRC-32, and only then parse and check the invariants, returning the \
+               first problem in that order.",
+        book: "lesson04-concurrency-policy.html#step-6-refuse-a-torn-snapshot",
+        deadline_secs: 30,
+    },
+    Info {
+        id: "restore-roundtrip",
+        title: "restore gives back exactly the saved state and sequence, and numbering goes on",
+        hint: "Save every entry, tombstones included (a tombstone holds the key's version), \
+               with global_seq; restore must give back the same entries and global_seq, so \
+               the next write takes global_seq + 1.",
+        book: "lesson04-concurrency-policy.html#step-7-restore",
+        deadline_secs: 30,
+    },
+    Info {
+        id: "no-deadlock",
+        title: "snapshots, writes and reads together never deadlock",
+        hint: "Take the locks in one order everywhere: writer mutex, then state. No path may \
+               wait for the writer mutex while it holds the state lock: let the state guard go \
+               before on_snapshot_saved.",
+        book: "lesson04-concurrency-policy.html#why-the-locks-cannot-deadlock",
+        deadline_secs: 30,
+    },
+    Info {
+        id: "policy-document",
+        title: "POLICY.md states every rule: writer, reads, granularity, snapshots, ordering",
+        hint: "Keep the five headings, replace every TODO with your reasoning (at least twenty \
+               words a section), and give at least three trade-offs under Lock granularity, \
+               one bullet each, naming store-level, striped, per-key or lock-free.",
+        book: "lesson04-concurrency-policy.html#step-8-write-the-policy",
+        deadline_secs: 20,
+    },
+];
+
+pub fn run<S: Subject>(subject: &S, id: &str, ctx: &Ctx) -> Verdict {
+    debug_assert!(CRITERIA.iter().all(|c| c.book.starts_with(BOOK)));
+    match id {
+        "sequence-gap-free" => writes::sequence_gap_free(subject, ctx),
+        "state-follows-log" => writes::state_follows_log(subject, ctx),
+        "reads-consistent" => reads::reads_consistent(subject, ctx),
+        "readers-not-blocked" => reads::readers_not_blocked(subject, ctx),
+        "snapshot-consistent" => snapshots::snapshot_consistent(subject, ctx),
+        "snapshot-outside-lock" => snapshots::snapshot_outside_lock(subject, ctx),
+        "snapshot-file-atomic" => snapshots::snapshot_file_atomic(subject, ctx),
+        "torn-snapshot-refused" => snapshots::torn_snapshot_refused(subject, ctx),
+        "restore-roundtrip" => snapshots::restore_roundtrip(subject, ctx),
+        "no-deadlock" => snapshots::no_deadlock(subject, ctx),
+        "policy-document" => policy::policy_document(subject, ctx),
+        _ => unreachable!("the runner only passes listed criteria"),
+    }
+}
+
+/// How long a thread may take, while another is held at a seam, before the probe
+/// calls it blocked. A correct store needs microseconds; this is the hang detector,
+/// never a performance threshold.
+const BLOCKED_AFTER: Duration = Duration::from_secs(5);
+
+/// How long a whole phase of hammering threads may take before the probe calls it a
+/// hang. A correct store needs a small fraction of it on a loaded 2-core machine.
+const PHASE_LIMIT: Duration = Duration::from_secs(15);
+
+/// A write from writer `writer`, its `n`th: mostly SETs whose value names the writer
+/// and the step (so any value read back says which write produced it), some DELs,
+/// and a few invalid writes, which must be refused without taking a number.
+fn random_write(rng: &mut impl Rng, keys: &[String], writer: usize, n: usize) -> Command {
+    let key = &keys[rng.random_range(0..keys.len())];
+    match rng.random_range(0..100) {
+        0..5 => Command::set("", &format!("w{writer}-{n}")),
+        5..30 => Command::del(key),
+        _ => Command::set(key, &format!("w{writer}-{n}")),
+    }
+}
+
+fn keys(n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("k{i}")).collect()
+}
+
+/// A write as a crew member describes what it is doing.
+fn doing_write(command: &Command) -> String {
+    match command {
+        Command::Set { key, value } => format!("set({key:?}, {value:?})"),
+        Command::Del { key } => format!("del({key:?})"),
+        Command::Get { key } => format!("write(GET {key:?})"),
+    }
+}
+
+/// The failure for threads that did not finish while they should have.
+fn stuck(
+    expected: impl std::fmt::Display,
+    stuck: &[Stuck],
+    waited: Duration,
+    why: &str,
+) -> Failure {
+    Failure::new(
+        expected,
+        format!(
+            "still waiting after {}s: {}",
+            waited.as_secs(),
+            name_stuck(stuck)
+        ),
+    )
+    .with_detail(why)
+}
+
+/// Joins a crew that must finish within `limit`.
+fn join_within<T: Send + 'static>(
+    crew: Crew<T>,
+    limit: Duration,
+    expected: &str,
+    why: &str,
+) -> Result<Vec<T>, Failure> {
+    crew.join_by(Instant::now() + limit)
+        .map_err(|threads| stuck(expected, &threads, limit, why))
+}
+
+/// A fresh directory for this criterion's files, removed when dropped.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(ctx: &Ctx, what: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!(
+            "kvlab-lesson04-{what}-{}-{}",
+            std::process::id(),
+            ctx.seed()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("the probe can create a temporary directory");
+        Scratch(dir)
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+
+    fn dir(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}

@@ -1,0 +1,329 @@
+//! The read path: what a read shows, and when it has to wait.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use probe_kit::{Ctx, Failure, Verdict};
+use rand::RngExt;
+use reference::{Read, WriteError};
+use state::{Command, Response};
+
+use super::{BLOCKED_AFTER, PHASE_LIMIT, doing_write, join_within, keys, random_write};
+use crate::Subject;
+use crate::history::{History, describe, numbering_problem};
+use crate::lab::{Crew, Hold, Lab};
+
+/// A store whose keys `k0`.. are written once each, and whose last key is deleted
+/// again, so that reads meet live values, a tombstone and (later) missing keys.
+pub(super) fn prefilled<S: Subject>(
+    subject: &S,
+    lab: &Arc<Lab>,
+    keys: &[String],
+) -> Result<Arc<S::Store>, Failure> {
+    let store = subject.store(lab);
+    let mut commands: Vec<Command> = keys
+        .iter()
+        .map(|k| Command::set(k, &format!("init-{k}")))
+        .collect();
+    commands.extend(keys.last().map(|k| Command::del(k)));
+    for command in commands {
+        match subject.write(&store, command.clone()) {
+            Ok(Response::Stored { .. } | Response::Deleted { .. }) => {}
+            other => {
+                return Err(Failure::new(
+                    format!("`{command}` on a store with no other thread is accepted and numbered"),
+                    format!("it answered {other:?}"),
+                ));
+            }
+        }
+    }
+    Ok(Arc::new(store))
+}
+
+/// A writer parked inside the hook: it holds whatever `write` holds while the hook
+/// runs, its write has a number, and the write has not taken effect.
+pub(super) struct HeldWriter {
+    hold: Arc<Hold>,
+    crew: Crew<Result<Response, WriteError>>,
+    pub command: Command,
+}
+
+impl HeldWriter {
+    pub fn start<S: Subject>(
+        subject: &S,
+        store: &Arc<S::Store>,
+        lab: &Lab,
+        command: Command,
+    ) -> Result<HeldWriter, Failure> {
+        let hold = lab.hold_next_write();
+        let mut crew = Crew::new();
+        let (subject, store, mine) = (subject.clone(), Arc::clone(store), command.clone());
+        crew.spawn("writer", move |doing| {
+            doing.set(doing_write(&mine));
+            subject.write(&store, mine)
+        });
+        if !hold.arrived.wait(BLOCKED_AFTER) {
+            return Err(Failure::new(
+                format!(
+                    "`{command}` reaches the hook (on_write) within {}s",
+                    BLOCKED_AFTER.as_secs()
+                ),
+                "it had not called on_write yet",
+            )
+            .with_detail(
+                "Every write must call hook.on_write(seq, &command) inside the turnstile, \
+                 before it changes the state.",
+            ));
+        }
+        Ok(HeldWriter {
+            hold,
+            crew,
+            command,
+        })
+    }
+
+    /// Lets the writer go on, and waits for its answer.
+    pub fn finish(self) -> Result<Result<Response, WriteError>, Failure> {
+        self.hold.release.open();
+        let mut answers = join_within(
+            self.crew,
+            PHASE_LIMIT,
+            "the held write finishes once the hook lets it go",
+            "Once the hook returns, the write only has to apply.",
+        )?;
+        Ok(answers.remove(0))
+    }
+}
+
+/// Readers that each read every key `rounds` times.
+fn readers<S: Subject>(
+    subject: &S,
+    store: &Arc<S::Store>,
+    keys: &[String],
+    readers: usize,
+    rounds: usize,
+) -> Crew<Vec<(String, Read)>> {
+    let mut crew = Crew::new();
+    for reader in 0..readers {
+        let (subject, store, keys) = (subject.clone(), Arc::clone(store), keys.to_vec());
+        crew.spawn(format!("reader-{reader}"), move |doing| {
+            let mut reads = Vec::new();
+            for _ in 0..rounds {
+                for key in &keys {
+                    doing.set(format_args!("get({key:?})"));
+                    reads.push((key.clone(), subject.get(&store, key)));
+                }
+            }
+            reads
+        });
+    }
+    crew
+}
+
+const READERS_WAIT: &str = "The writer was parked inside on_write, the slow phase of a write \
+    (a log append and its fsync, in a later lesson). Readers that wait for it wait as long \
+    as the slowest disk: during on_write, write() may hold the writer mutex, but no lock on \
+    the state, and get() must never take the writer mutex.";
+
+pub fn readers_not_blocked<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
+    let lab = Lab::new();
+    let keys = keys(6);
+    let store = prefilled(subject, &lab, &keys)?;
+    ctx.progress("holding a writer inside on_write");
+    let held = HeldWriter::start(subject, &store, &lab, Command::set("k0", "held"))?;
+    ctx.progress("3 readers reading every key while the writer is held inside on_write");
+    join_within(
+        readers(subject, &store, &keys, 3, 2),
+        BLOCKED_AFTER,
+        &format!(
+            "readers finish while a writer is held inside on_write (`{}`)",
+            held.command
+        ),
+        READERS_WAIT,
+    )?;
+    ctx.progress("letting the held writer go");
+    let _answer = held.finish()?;
+    Ok(())
+}
+
+pub fn reads_consistent<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
+    held_write_is_invisible(subject, ctx)?;
+    reads_under_load(subject, ctx)
+}
+
+/// While a write waits in the hook, every read shows the state just before it.
+fn held_write_is_invisible<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
+    let lab = Lab::new();
+    let keys = keys(6);
+    let store = prefilled(subject, &lab, &keys)?;
+    let before = lab.log().len() as u64;
+    ctx.progress("reading every key while a write is held inside on_write");
+    let held = HeldWriter::start(subject, &store, &lab, Command::set("k0", "held"))?;
+    let reads = join_within(
+        readers(subject, &store, &keys, 2, 1),
+        BLOCKED_AFTER,
+        "readers finish while a writer is held inside on_write",
+        READERS_WAIT,
+    )?;
+    let command = held.command.clone();
+    let _answer = held.finish()?;
+    let history = History::replay(&lab.log());
+    for (key, read) in reads.into_iter().flatten() {
+        let want = history.read_at(&key, before);
+        if read.as_of == before && read.entry.as_ref() == want {
+            continue;
+        }
+        let why = if read.as_of > before {
+            format!(
+                "The read claims write #{} (as_of {}), which was still waiting in the hook: \
+                 the sequence number readers see moved on before the entries did.",
+                before + 1,
+                read.as_of
+            )
+        } else if read.as_of < before {
+            format!(
+                "The read misses writes #{}..#{before}, which had already returned.",
+                read.as_of + 1
+            )
+        } else {
+            "The entry does not belong to the state the read claims to show.".to_owned()
+        };
+        return Err(Failure::new(
+            format!(
+                "while write #{} (`{command}`) waits in the hook, get({key:?}) shows the state \
+                 after write #{before}: {}, as_of {before}",
+                before + 1,
+                describe(want)
+            ),
+            format!("{}, as_of {}", describe(read.entry.as_ref()), read.as_of),
+        )
+        .with_detail(why));
+    }
+    let after = subject.get(&store, "k0");
+    let want = history.read_at("k0", before + 1);
+    if after.entry.as_ref() != want || after.as_of < before + 1 {
+        return Err(Failure::new(
+            format!(
+                "once `{command}` has returned, get(\"k0\") shows it: {}, as_of {}",
+                describe(want),
+                before + 1
+            ),
+            format!("{}, as_of {}", describe(after.entry.as_ref()), after.as_of),
+        ));
+    }
+    Ok(())
+}
+
+const WRITERS: usize = 2;
+const WRITES_EACH: usize = 300;
+const READERS: usize = 2;
+const READS_AT_LEAST: usize = 300;
+const READS_AT_MOST: usize = 50_000;
+
+/// Readers and writers at full speed; afterwards every read is checked against the
+/// replay of the log at the read's own `as_of`.
+fn reads_under_load<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
+    let lab = Lab::new();
+    let keys = keys(6);
+    let store = prefilled(subject, &lab, &keys)?;
+    let writing = Arc::new(AtomicBool::new(true));
+    let mut writers = Crew::new();
+    for writer in 0..WRITERS {
+        let mut rng = ctx.rng(300 + writer as u64);
+        let commands: Vec<Command> = (0..WRITES_EACH)
+            .map(|n| random_write(&mut rng, &keys, writer, n))
+            .collect();
+        let (subject, store) = (subject.clone(), Arc::clone(&store));
+        writers.spawn(format!("writer-{writer}"), move |doing| {
+            for command in commands {
+                doing.set(doing_write(&command));
+                let _ = subject.write(&store, command);
+            }
+        });
+    }
+    let mut readers = Crew::new();
+    for reader in 0..READERS {
+        let mut rng = ctx.rng(400 + reader as u64);
+        let (subject, store, keys, writing) = (
+            subject.clone(),
+            Arc::clone(&store),
+            keys.clone(),
+            Arc::clone(&writing),
+        );
+        readers.spawn(format!("reader-{reader}"), move |doing| {
+            let mut reads = Vec::new();
+            while reads.len() < READS_AT_MOST
+                && (writing.load(Ordering::Relaxed) || reads.len() < READS_AT_LEAST)
+            {
+                let key = &keys[rng.random_range(0..keys.len())];
+                doing.set(format_args!("get({key:?})"));
+                reads.push((key.clone(), subject.get(&store, key)));
+            }
+            reads
+        });
+    }
+    ctx.progress(format_args!(
+        "{WRITERS} writers and {READERS} readers at full speed"
+    ));
+    let why = "Threads that never finish wait for a lock nobody gives back.";
+    let writers = join_within(writers, PHASE_LIMIT, "every writer finishes", why);
+    writing.store(false, Ordering::Relaxed);
+    writers?;
+    let reads = join_within(readers, PHASE_LIMIT, "every reader finishes", why)?;
+    let log = lab.log();
+    if let Some(problem) = numbering_problem(&log) {
+        return Err(Failure::new(
+            "the hook receives writes #1, #2, #3, ... in order",
+            problem,
+        ));
+    }
+    let history = History::replay(&log);
+    for (reader, reads) in reads.iter().enumerate() {
+        let mut last = 0;
+        for (n, (key, read)) in reads.iter().enumerate() {
+            let where_ = || {
+                format!(
+                    "reader-{reader}, read {} of {}, while {WRITERS} writers ran (seed {})",
+                    n + 1,
+                    reads.len(),
+                    ctx.seed()
+                )
+            };
+            if read.as_of > history.len() {
+                return Err(Failure::new(
+                    format!(
+                        "as_of is the number of a write that happened (at most {})",
+                        history.len()
+                    ),
+                    format!("get({key:?}) answered as_of {}", read.as_of),
+                )
+                .with_detail(where_()));
+            }
+            let want = history.read_at(key, read.as_of);
+            if read.entry.as_ref() != want {
+                return Err(Failure::new(
+                    format!(
+                        "get({key:?}) with as_of {} shows {key}'s entry after write #{}: {}",
+                        read.as_of,
+                        read.as_of,
+                        describe(want)
+                    ),
+                    format!("it showed {}", describe(read.entry.as_ref())),
+                )
+                .with_detail(where_()));
+            }
+            if read.as_of < last {
+                return Err(Failure::new(
+                    "one thread's reads never go back in time",
+                    format!(
+                        "get({key:?}) answered as_of {} after an earlier read had as_of {last}",
+                        read.as_of
+                    ),
+                )
+                .with_detail(where_()));
+            }
+            last = read.as_of;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,185 @@
+//! The write path: numbers, the hook's order, and the order writes take effect in.
+
+use std::sync::Arc;
+
+use probe_kit::{Ctx, Failure, Verdict};
+use reference::WriteError;
+use state::{Command, Response};
+
+use super::{PHASE_LIMIT, doing_write, join_within, keys, random_write};
+use crate::Subject;
+use crate::history::{History, numbering_problem};
+use crate::lab::{Crew, Lab};
+
+const WRITERS: usize = 4;
+const WRITES_EACH: usize = 250;
+
+/// One write as its writer saw it.
+struct Done {
+    command: Command,
+    answer: Result<Response, WriteError>,
+}
+
+/// Four writers at once through the turnstile; the hook yields once per write so that
+/// the others pile up at the writer lock.
+fn hammer<S: Subject>(
+    subject: &S,
+    ctx: &Ctx,
+    stream: u64,
+) -> Result<(Arc<Lab>, Vec<Done>, S::Store), Failure> {
+    let lab = Lab::new();
+    lab.yield_in_hook(true);
+    let store = Arc::new(subject.store(&lab));
+    let keys = keys(12);
+    let mut crew = Crew::new();
+    for writer in 0..WRITERS {
+        let mut rng = ctx.rng(stream + writer as u64);
+        let commands: Vec<Command> = (0..WRITES_EACH)
+            .map(|n| random_write(&mut rng, &keys, writer, n))
+            .collect();
+        let (subject, store) = (subject.clone(), Arc::clone(&store));
+        crew.spawn(format!("writer-{writer}"), move |doing| {
+            commands
+                .into_iter()
+                .map(|command| {
+                    doing.set(doing_write(&command));
+                    let answer = subject.write(&store, command.clone());
+                    Done { command, answer }
+                })
+                .collect::<Vec<_>>()
+        });
+    }
+    ctx.progress(format_args!(
+        "{WRITERS} writers, {WRITES_EACH} writes each, all at once"
+    ));
+    let done = join_within(
+        crew,
+        PHASE_LIMIT,
+        "every writer finishes its writes",
+        "Writers that never finish wait for a lock nobody gives back: look for a guard \
+         that lives too long, or a lock taken twice on one thread.",
+    )?;
+    let store =
+        Arc::try_unwrap(store).unwrap_or_else(|_| unreachable!("every writer has finished"));
+    Ok((lab, done.into_iter().flatten().collect(), store))
+}
+
+fn where_(ctx: &Ctx) -> String {
+    format!(
+        "{WRITERS} writers doing {WRITES_EACH} random SETs and DELs each at the same time, \
+         a few with an empty key (seed {})",
+        ctx.seed()
+    )
+}
+
+pub fn sequence_gap_free<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
+    let (lab, done, _) = hammer(subject, ctx, 100)?;
+    let log = lab.log();
+    if let Some(problem) = numbering_problem(&log) {
+        return Err(Failure::new(
+            "the hook receives write #1, #2, #3, ... each exactly once, in that order",
+            problem,
+        )
+        .with_detail(where_(ctx)));
+    }
+    let mut numbered = 0;
+    for Done { command, answer } in &done {
+        let invalid = matches!(command, Command::Set { key, .. } if key.is_empty());
+        match answer {
+            Err(_) if invalid => {}
+            Ok(_) if invalid => {
+                return Err(Failure::new(
+                    format!("`{command}` is refused (the key is empty) and takes no number"),
+                    format!("it was accepted: {answer:?}"),
+                )
+                .with_detail(where_(ctx)));
+            }
+            Err(error) => {
+                return Err(Failure::new(
+                    format!("`{command}` is accepted"),
+                    format!("it was refused: {error}"),
+                )
+                .with_detail(where_(ctx)));
+            }
+            Ok(Response::Stored { seq, .. } | Response::Deleted { seq, .. }) => {
+                numbered += 1;
+                let logged = log.get((*seq as usize).wrapping_sub(1)).map(|(_, c)| c);
+                if logged != Some(command) {
+                    let what = logged.map_or("nothing".to_owned(), |c| format!("`{c}`"));
+                    return Err(Failure::new(
+                        format!("the write that answers seq {seq} is the one the hook received as #{seq}"),
+                        format!("`{command}` answered seq {seq}, but the hook received {what} as #{seq}"),
+                    )
+                    .with_detail(where_(ctx)));
+                }
+            }
+            Ok(Response::NotFound) if matches!(command, Command::Del { .. }) => {}
+            Ok(other) => {
+                return Err(Failure::new(
+                    format!("`{command}` answers Stored or Deleted"),
+                    format!("it answered {other}"),
+                )
+                .with_detail(where_(ctx)));
+            }
+        }
+    }
+    if numbered != log.len() {
+        return Err(Failure::new(
+            format!("the hook receives exactly the {numbered} writes that were numbered"),
+            format!("it received {} writes", log.len()),
+        )
+        .with_detail(where_(ctx)));
+    }
+    Ok(())
+}
+
+pub fn state_follows_log<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
+    let (lab, done, store) = hammer(subject, ctx, 200)?;
+    let expected = "every write takes effect right after the hook receives it, one at a time, \
+                    in sequence order";
+    let violations = lab.violations();
+    if let Some(first) = violations.first() {
+        let more = match violations.len() {
+            1 => String::new(),
+            n => format!(" ({} more like it)", n - 1),
+        };
+        return Err(Failure::new(expected, format!("{first}{more}")).with_detail(where_(ctx)));
+    }
+    let log = lab.log();
+    if let Some(problem) = numbering_problem(&log) {
+        return Err(Failure::new(expected, problem).with_detail(where_(ctx)));
+    }
+    let history = History::replay(&log);
+    let state = subject.copy_state(&store);
+    if let Some((want, seen)) =
+        crate::history::state_difference(&history.state_at(history.len()), &state)
+    {
+        return Err(Failure::new(
+            format!(
+                "the state equals the replay of the hook's {} writes: {want}",
+                history.len()
+            ),
+            format!("the state has {seen}"),
+        )
+        .with_detail(where_(ctx)));
+    }
+    for Done { command, answer } in &done {
+        if let Ok(response @ (Response::Stored { seq, .. } | Response::Deleted { seq, .. })) =
+            answer
+        {
+            if history.response(*seq) != Some(response) {
+                return Err(Failure::new(
+                    format!(
+                        "`{command}` answers what replaying the log answers for write #{seq}: {}",
+                        history
+                            .response(*seq)
+                            .map_or("nothing".into(), |r| r.to_string())
+                    ),
+                    format!("it answered {response}"),
+                )
+                .with_detail(where_(ctx)));
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,400 @@
+//! The instruments the probe plugs into a store through its two seams: a state that
+//! can stand still when a chosen thread first touches it ([`LabState`]), and a write
+//! hook that records every write and can hold one writer inside the turnstile
+//! ([`Recorder`]). Both report to one [`Lab`].
+//!
+//! With them, "readers keep going while a writer is in its slow phase" is not a
+//! matter of timing: the writer is *parked* in the hook until the probe lets it go,
+//! and the readers either finish meanwhile or are stuck behind a lock.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::{self, ThreadId};
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use probe_kit::sync::{Latch, Worker, spawn};
+use state::{Command, Response};
+
+/// How long a parked thread waits to be let go before it goes on by itself. Far
+/// beyond any wait of the criteria, so it only matters if a criterion has a bug.
+const PARK_LIMIT: Duration = Duration::from_secs(25);
+
+/// A place where one thread stops: it opens `arrived` and waits for `release`.
+#[derive(Default)]
+pub struct Hold {
+    pub arrived: Latch,
+    pub release: Latch,
+}
+
+impl Hold {
+    /// A hold that only reports arrival and lets the thread pass at once.
+    pub fn passing() -> Arc<Hold> {
+        let hold = Arc::new(Hold::default());
+        hold.release.open();
+        hold
+    }
+
+    fn park(&self) {
+        self.arrived.open();
+        self.release.wait(PARK_LIMIT);
+    }
+}
+
+/// What `on_snapshot_saved` was told, and what the watched file held at that moment.
+#[derive(Debug, Clone)]
+pub struct SavedNotice {
+    pub seq: u64,
+    pub file_then: Option<Vec<u8>>,
+}
+
+/// Everything the instruments saw during one criterion.
+pub struct Lab {
+    /// Every write the hook has finished receiving, in the order it received them.
+    log: Mutex<Vec<(u64, Command)>>,
+    /// Broken rules the instrumented state saw as they happened.
+    violations: Mutex<Vec<String>>,
+    /// Whether each change of the state must follow its hook call (off for states
+    /// loaded by restore, which have no hook of their own).
+    check_applies: bool,
+    /// Makes the hook give up the processor once per write, so that writers pile up
+    /// at the turnstile: any window in which a number is taken outside it widens.
+    yield_in_hook: AtomicBool,
+    /// The next write to reach the hook parks here.
+    hook_hold: Mutex<Option<Arc<Hold>>>,
+    /// The first access to the state from this thread parks here.
+    access_hold: Mutex<Option<(ThreadId, Arc<Hold>)>>,
+    access_hold_armed: AtomicBool,
+    saved: Mutex<Vec<SavedNotice>>,
+    watched_file: Mutex<Option<PathBuf>>,
+}
+
+impl Lab {
+    pub fn new() -> Arc<Lab> {
+        Arc::new(Lab::with_checks(true))
+    }
+
+    fn with_checks(check_applies: bool) -> Lab {
+        Lab {
+            log: Mutex::new(Vec::new()),
+            violations: Mutex::new(Vec::new()),
+            check_applies,
+            yield_in_hook: AtomicBool::new(false),
+            hook_hold: Mutex::new(None),
+            access_hold: Mutex::new(None),
+            access_hold_armed: AtomicBool::new(false),
+            saved: Mutex::new(Vec::new()),
+            watched_file: Mutex::new(None),
+        }
+    }
+
+    pub fn log(&self) -> Vec<(u64, Command)> {
+        self.log.lock().clone()
+    }
+
+    pub fn violations(&self) -> Vec<String> {
+        self.violations.lock().clone()
+    }
+
+    pub fn saved(&self) -> Vec<SavedNotice> {
+        self.saved.lock().clone()
+    }
+
+    pub fn yield_in_hook(&self, on: bool) {
+        self.yield_in_hook.store(on, Ordering::Relaxed);
+    }
+
+    /// Parks the next write that reaches the hook, before the hook records it.
+    pub fn hold_next_write(&self) -> Arc<Hold> {
+        let hold = Arc::new(Hold::default());
+        *self.hook_hold.lock() = Some(Arc::clone(&hold));
+        hold
+    }
+
+    /// Reports (without parking) when the next write reaches the hook.
+    pub fn watch_next_write(&self) -> Arc<Hold> {
+        let hold = Hold::passing();
+        *self.hook_hold.lock() = Some(Arc::clone(&hold));
+        hold
+    }
+
+    /// Parks the calling thread at its first access to the state from now on (a
+    /// read through `view`, or a copy with `clone`), at `hold`.
+    pub fn hold_first_state_access_here(&self, hold: Arc<Hold>) {
+        *self.access_hold.lock() = Some((thread::current().id(), hold));
+        self.access_hold_armed.store(true, Ordering::Release);
+    }
+
+    /// Reads this file whenever the hook hears that a snapshot was saved.
+    pub fn watch_file(&self, path: PathBuf) {
+        *self.watched_file.lock() = Some(path);
+    }
+
+    fn hook_called(&self, seq: u64, command: &Command) {
+        if self.yield_in_hook.load(Ordering::Relaxed) {
+            thread::yield_now();
+        }
+        let hold = self.hook_hold.lock().take();
+        if let Some(hold) = hold {
+            hold.park();
+        }
+        self.log.lock().push((seq, command.clone()));
+    }
+
+    fn snapshot_saved(&self, seq: u64) {
+        let watched = self.watched_file.lock().clone();
+        let file_then = watched.and_then(|path| std::fs::read(path).ok());
+        self.saved.lock().push(SavedNotice { seq, file_then });
+    }
+
+    fn state_accessed(&self) {
+        if !self.access_hold_armed.load(Ordering::Acquire) {
+            return;
+        }
+        let hold = {
+            let mut armed = self.access_hold.lock();
+            match armed.as_ref() {
+                Some((thread, _)) if *thread == thread::current().id() => {
+                    self.access_hold_armed.store(false, Ordering::Release);
+                    armed.take().map(|(_, hold)| hold)
+                }
+                _ => None,
+            }
+        };
+        if let Some(hold) = hold {
+            hold.park();
+        }
+    }
+
+    fn violation(&self, what: String) {
+        let mut violations = self.violations.lock();
+        if violations.len() < 20 {
+            violations.push(what);
+        }
+    }
+}
+
+/// Lesson 01's state, instrumented: it checks every change against the hook's log,
+/// and can park the first access of a chosen thread.
+pub struct LabState {
+    inner: state::Store,
+    lab: Arc<Lab>,
+}
+
+impl LabState {
+    pub fn new(lab: &Arc<Lab>) -> Self {
+        LabState {
+            inner: state::Store::new(),
+            lab: Arc::clone(lab),
+        }
+    }
+
+    /// A state loaded by restore: it has no hook of its own to be checked against.
+    pub fn detached(store: state::Store) -> Self {
+        LabState {
+            inner: store,
+            lab: Arc::new(Lab::with_checks(false)),
+        }
+    }
+
+    pub fn into_inner(self) -> state::Store {
+        self.inner
+    }
+
+    pub fn view(&self) -> &state::Store {
+        self.lab.state_accessed();
+        &self.inner
+    }
+
+    pub fn apply(&mut self, command: Command) -> Response {
+        let before = self.inner.global_seq();
+        let response = self.inner.apply(command.clone());
+        let after = self.inner.global_seq();
+        if self.lab.check_applies && after != before {
+            let last = self.lab.log.lock().last().cloned();
+            if let Some(what) = out_of_turn(after, &command, last) {
+                self.lab.violation(what);
+            }
+        }
+        response
+    }
+}
+
+/// Why a write that took effect as number `seq` should not have, given the last
+/// write the hook had received; `None` when it is exactly that write.
+fn out_of_turn(seq: u64, command: &Command, last: Option<(u64, Command)>) -> Option<String> {
+    match last {
+        Some((logged, ref logged_command)) if logged == seq && logged_command == command => None,
+        None => Some(format!(
+            "`{command}` took effect as write #{seq} before the hook had received any write"
+        )),
+        Some((logged, logged_command)) if logged == seq => Some(format!(
+            "write #{seq} took effect as `{command}`, but the hook received `{logged_command}` \
+             under that number"
+        )),
+        Some((logged, _)) if logged < seq => Some(format!(
+            "`{command}` took effect as write #{seq} before the hook received it (the last \
+             write the hook had was #{logged})"
+        )),
+        Some((logged, _)) => Some(format!(
+            "`{command}` took effect as write #{seq} after the hook had already received \
+             write #{logged}: writes took effect out of sequence order"
+        )),
+    }
+}
+
+impl Clone for LabState {
+    /// Copying the state is an access too: a snapshot's copy can be parked here.
+    fn clone(&self) -> Self {
+        self.lab.state_accessed();
+        LabState {
+            inner: self.inner.clone(),
+            lab: Arc::clone(&self.lab),
+        }
+    }
+}
+
+/// The write hook the probe plugs in.
+pub struct Recorder {
+    lab: Arc<Lab>,
+}
+
+impl Recorder {
+    pub fn new(lab: &Arc<Lab>) -> Self {
+        Recorder {
+            lab: Arc::clone(lab),
+        }
+    }
+
+    pub fn on_write(&mut self, seq: u64, command: &Command) {
+        self.lab.hook_called(seq, command);
+    }
+
+    pub fn on_snapshot_saved(&mut self, seq: u64) {
+        self.lab.snapshot_saved(seq);
+    }
+}
+
+/// A thread of a criterion that says what it is doing, so that a hang names the
+/// operation, not just the thread.
+pub struct Crew<T> {
+    members: Vec<(Worker<T>, Doing)>,
+}
+
+/// What a crew member is doing right now.
+#[derive(Clone, Default)]
+pub struct Doing(Arc<Mutex<String>>);
+
+impl Doing {
+    pub fn set(&self, what: impl fmt::Display) {
+        *self.0.lock() = what.to_string();
+    }
+
+    fn get(&self) -> String {
+        self.0.lock().clone()
+    }
+}
+
+/// A crew member that did not finish in time, and what it was doing.
+#[derive(Debug, Clone)]
+pub struct Stuck {
+    pub thread: String,
+    pub doing: String,
+}
+
+impl fmt::Display for Stuck {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "`{}` in {}", self.thread, self.doing)
+    }
+}
+
+impl<T: Send + 'static> Crew<T> {
+    pub fn new() -> Self {
+        Crew {
+            members: Vec::new(),
+        }
+    }
+
+    pub fn spawn(&mut self, name: impl Into<String>, f: impl FnOnce(&Doing) -> T + Send + 'static) {
+        let doing = Doing::default();
+        doing.set("starting");
+        let mine = doing.clone();
+        let worker = spawn(name, move || f(&mine));
+        self.members.push((worker, doing));
+    }
+
+    /// Every member's result, or every member still running at `deadline`. A panic
+    /// in a member is raised here.
+    pub fn join_by(self, deadline: Instant) -> Result<Vec<T>, Vec<Stuck>> {
+        let mut results = Vec::new();
+        let mut stuck = Vec::new();
+        for (worker, doing) in self.members {
+            let thread = worker.name().to_owned();
+            match worker.join_by(deadline) {
+                Ok(result) => results.push(result),
+                Err(_) => stuck.push(Stuck {
+                    thread,
+                    doing: doing.get(),
+                }),
+            }
+        }
+        if stuck.is_empty() {
+            Ok(results)
+        } else {
+            Err(stuck)
+        }
+    }
+}
+
+impl<T: Send + 'static> Default for Crew<T> {
+    fn default() -> Self {
+        Crew::new()
+    }
+}
+
+/// Names the stuck threads in one line: "`writer-0` in set(...), `reader-1` in get(...)".
+pub fn name_stuck(stuck: &[Stuck]) -> String {
+    stuck
+        .iter()
+        .map(Stuck::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_change_must_follow_its_hook_call() {
+        let set = Command::set("k", "v");
+        assert_eq!(out_of_turn(3, &set, Some((3, set.clone()))), None);
+        for last in [
+            None,
+            Some((2, set.clone())),
+            Some((4, set.clone())),
+            Some((3, Command::del("k"))),
+        ] {
+            assert!(out_of_turn(3, &set, last).is_some());
+        }
+    }
+
+    #[test]
+    fn a_held_write_parks_until_released() {
+        let lab = Lab::new();
+        let hold = lab.hold_next_write();
+        let mut recorder = Recorder::new(&lab);
+        let worker = spawn("writer", move || {
+            recorder.on_write(1, &Command::set("k", "v"))
+        });
+        assert!(hold.arrived.wait(Duration::from_secs(10)));
+        assert!(lab.log().is_empty());
+        hold.release.open();
+        worker
+            .join_by(Instant::now() + Duration::from_secs(10))
+            .unwrap();
+        assert_eq!(lab.log().len(), 1);
+    }
+}
