@@ -1,5 +1,6 @@
 //! Watch the metrics move: four threads work on one store while the main thread
-//! prints the stats every half second, then the Prometheus text once they stop.
+//! prints, every half second, what happened since the last look (rates, hit rate,
+//! errors, latency percentiles), then the Prometheus text once the threads stop.
 //!
 //!     cargo run -p solution05-observability --example live [seconds]
 //!
@@ -11,7 +12,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use rand::{RngExt, SeedableRng, rngs::StdRng};
-use solution05_observability::{Command, Op, Stats, Store};
+use solution05_observability::{Command, HistogramSnapshot, Op, Stats, Store};
 
 const THREADS: u64 = 4;
 const KEYS: u64 = 1_000;
@@ -76,23 +77,22 @@ fn work(store: &Store, stop: &AtomicBool, thread: u64) {
     }
 }
 
+/// One line: what happened between two reads of the stats. Counters and buckets only
+/// ever grow, so the difference of two reads is exactly the work done in between:
+/// the same subtraction a monitoring system does to turn totals into rates.
 fn print_row(at: Duration, before: &Stats, now: &Stats) {
     let rate = |op: Op| {
         let done = now.operations(op) - before.operations(op);
         format!("{:>7}/s", (done as f64 / REFRESH.as_secs_f64()) as u64)
     };
-    let gets = now.hits + now.misses;
-    let hit_rate = if gets == 0 {
-        0.0
-    } else {
-        100.0 * now.hits as f64 / gets as f64
-    };
+    let (hits, misses) = (now.hits - before.hits, now.misses - before.misses);
+    let hit_rate = 100.0 * hits as f64 / (hits + misses).max(1) as f64;
     let percentiles = |op: Op| {
-        let latency = now.latency(op);
+        let recent = since(now.latency(op), before.latency(op));
         format!(
             "{} / {}",
-            show(latency.percentile(0.5)),
-            show(latency.percentile(0.99))
+            show(recent.percentile(0.5)),
+            show(recent.percentile(0.99))
         )
     };
     println!(
@@ -102,10 +102,18 @@ fn print_row(at: Duration, before: &Stats, now: &Stats) {
         rate(Op::Set),
         rate(Op::Del),
         hit_rate,
-        now.errors,
+        now.errors - before.errors,
         percentiles(Op::Get),
         percentiles(Op::Set),
     );
+}
+
+/// The samples recorded between two snapshots of one histogram.
+fn since(now: &HistogramSnapshot, before: &HistogramSnapshot) -> HistogramSnapshot {
+    HistogramSnapshot {
+        buckets: std::array::from_fn(|i| now.buckets[i] - before.buckets[i]),
+        sum_nanos: now.sum_nanos - before.sum_nanos,
+    }
 }
 
 /// A percentile as "≤ bound", the most a bucketed histogram can say.

@@ -93,7 +93,7 @@ pub fn run<S: Subject>(subject: S, id: &str, ctx: &Ctx) -> Verdict {
 const MEET: Duration = Duration::from_secs(10);
 const FINISH: Duration = Duration::from_secs(15);
 /// How long `stats()` may take while a writer holds the store's lock.
-const STATS_WAIT: Duration = Duration::from_secs(5);
+const STATS_WAIT: Duration = Duration::from_secs(3);
 /// The key whose operation the probe stops inside the state machine.
 const HELD_KEY: &str = "held";
 
