@@ -15,7 +15,7 @@
 //! - `metrics in a mutex`: the same numbers kept in a `parking_lot::Mutex` instead of
 //!   atomics, for comparison.
 //!
-//! Each cell is the median of 11 runs of 200,000 operations per thread; the variants
+//! Each cell is the median of 21 runs of 200,000 operations per thread; the variants
 //! take turns, so that a noisy moment on a shared machine does not favour one of them.
 
 use std::sync::Arc;
@@ -31,7 +31,7 @@ use solution05_observability::{
 
 const OPS_PER_THREAD: usize = 200_000;
 const KEYS: usize = 1024;
-const RUNS: usize = 11;
+const RUNS: usize = 21;
 
 /// One way of running a command, shared by all threads of a run.
 trait Variant: Send + Sync + 'static {
@@ -172,7 +172,7 @@ fn measure<V: Variant>(make: fn() -> V, threads: usize, seed: u64) -> f64 {
 
 fn main() {
     println!("lesson 05: store throughput with and without metrics");
-    println!("{}", machine());
+    println!("{}; load average {}", machine(), load_average());
     println!(
         "80% GET / 20% SET over {KEYS} keys, {OPS_PER_THREAD} operations per thread, \
          median of {RUNS} runs, the variants taking turns\n"
@@ -231,4 +231,13 @@ fn main() {
         }
         println!();
     }
+    println!("\nload average at the end: {}", load_average());
+}
+
+/// The 1-minute load average (Linux), to say how busy the shared machine was.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|text| text.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "unknown".into())
 }
