@@ -38,22 +38,37 @@ impl Twin {
     }
 
     /// The lesson's rule: the lock is held for the copy only.
-    fn save_copy_then_write(&self, path: &Path) -> Duration {
-        let started = Instant::now();
-        let copy = self.state.read().clone();
-        let held = started.elapsed();
+    fn save_copy_then_write(&self, path: &Path) -> Seen {
+        let state = self.state.read();
+        let locked = Instant::now();
+        let copy = state.clone();
+        drop(state);
+        let writing = Instant::now();
         write_file(path, &lesson04::encode(&copy));
-        held
+        Seen {
+            held: writing - locked,
+            writing,
+        }
     }
 
     /// The mistake: the read lock is held until the file is on disk.
-    fn save_holding_the_lock(&self, path: &Path) -> Duration {
-        let started = Instant::now();
+    fn save_holding_the_lock(&self, path: &Path) -> Seen {
         let state = self.state.read();
+        let writing = Instant::now();
         write_file(path, &lesson04::encode(&state));
         drop(state);
-        started.elapsed()
+        Seen {
+            held: writing.elapsed(),
+            writing,
+        }
     }
+}
+
+/// What a save can tell about itself: how long it held the lock, and when it
+/// started to encode and write the file.
+struct Seen {
+    held: Duration,
+    writing: Instant,
 }
 
 fn write_file(path: &Path, bytes: &[u8]) {
@@ -86,12 +101,12 @@ struct Run {
     save: Duration,
     /// How long the save held the lock that writers need, when the bench can tell.
     held: Option<Duration>,
-    /// Writes that completed while the save ran.
-    writes_during: u64,
+    /// Writes that completed while the file was encoded and written.
+    writes_during_file: Option<u64>,
 }
 
 /// Runs `save` while a writer writes, and measures what the writer went through.
-fn measure(write: Arc<dyn Fn(u64) + Send + Sync>, save: impl FnOnce() -> Option<Duration>) -> Run {
+fn measure(write: Arc<dyn Fn(u64) + Send + Sync>, save: impl FnOnce() -> Option<Seen>) -> Run {
     let stop = Arc::new(AtomicBool::new(false));
     let warmed = Arc::new(AtomicU64::new(0));
     let writer = {
@@ -113,7 +128,7 @@ fn measure(write: Arc<dyn Fn(u64) + Send + Sync>, save: impl FnOnce() -> Option<
         thread::yield_now();
     }
     let started = Instant::now();
-    let held = save();
+    let seen_by_save = save();
     let ended = Instant::now();
     // Let the writer finish the write it may be stuck in, then stop it.
     let seen = warmed.load(Ordering::Relaxed);
@@ -126,14 +141,15 @@ fn measure(write: Arc<dyn Fn(u64) + Send + Sync>, save: impl FnOnce() -> Option<
         .iter()
         .filter(|(start, took)| *start < ended && *start + *took > started);
     Run {
-        stall: overlapping
-            .clone()
-            .map(|(_, took)| *took)
-            .max()
-            .unwrap_or_default(),
+        stall: overlapping.map(|(_, took)| *took).max().unwrap_or_default(),
         save: ended - started,
-        held,
-        writes_during: overlapping.count() as u64,
+        held: seen_by_save.as_ref().map(|s| s.held),
+        writes_during_file: seen_by_save.map(|s| {
+            let done = writes
+                .iter()
+                .filter(|(start, took)| *start >= s.writing && *start + *took <= ended);
+            done.count() as u64
+        }),
     }
 }
 
@@ -144,17 +160,26 @@ fn median(mut values: Vec<Duration>) -> Duration {
 
 fn report(name: &str, runs: &[Run]) {
     let column = |field: fn(&Run) -> Duration| median(runs.iter().map(field).collect());
+    // The reference's save cannot be timed from inside: those columns say "-".
     let held = match runs.iter().map(|r| r.held).collect::<Option<Vec<_>>>() {
         Some(held) => format!("{:.1?}", median(held)),
-        None => "(inside)".to_owned(),
+        None => "-".to_owned(),
     };
-    let mut during: Vec<u64> = runs.iter().map(|r| r.writes_during).collect();
-    during.sort();
+    let during = match runs
+        .iter()
+        .map(|r| r.writes_during_file)
+        .collect::<Option<Vec<_>>>()
+    {
+        Some(mut during) => {
+            during.sort();
+            during[during.len() / 2].to_string()
+        }
+        None => "-".to_owned(),
+    };
     println!(
-        "| {name:<44} | {held:>9} | {:>9.1?} | {:>9.1?} | {:>9} |",
-        column(|r| r.save),
+        "| {name:<44} | {held:>9} | {:>9.1?} | {:>9.1?} | {during:>16} |",
         column(|r| r.stall),
-        during[during.len() / 2],
+        column(|r| r.save),
     );
 }
 
@@ -170,15 +195,6 @@ fn main() {
          one writer writing as fast as it can; median of {RUNS} runs\n",
         file_size as f64 / (1 << 20) as f64
     );
-    println!(
-        "| {:<44} | {:>9} | {:>9} | {:>9} | {:>9} |",
-        "policy", "lock held", "save", "stall", "writes"
-    );
-    println!(
-        "|{:-<46}|{:->11}|{:->11}|{:->11}|{:->11}|",
-        "", "", "", "", ""
-    );
-
     let twin = Arc::new(Twin {
         writer: Mutex::new(()),
         state: RwLock::new(state.clone()),
@@ -215,12 +231,49 @@ fn main() {
         })
         .collect();
 
+    // Where the time goes, with no writer competing: the parts of a save.
+    let part = |f: &dyn Fn() -> Duration| median((0..RUNS).map(|_| f()).collect());
+    let copy = part(&|| {
+        let started = Instant::now();
+        let copy = twin.state.read().clone();
+        let took = started.elapsed();
+        drop(copy);
+        took
+    });
+    let encode = part(&|| {
+        let state = twin.state.read();
+        let started = Instant::now();
+        let bytes = lesson04::encode(&state);
+        let took = started.elapsed();
+        drop(bytes);
+        took
+    });
+    let bytes = lesson04::encode(&twin.state.read());
+    let file = part(&|| {
+        let started = Instant::now();
+        write_file(&path, &bytes);
+        started.elapsed()
+    });
+    println!(
+        "alone, no writer running: clone the state {copy:.1?}, encode it {encode:.1?}, \
+         write + fsync + rename + directory fsync {file:.1?}\n"
+    );
+    println!(
+        "| {:<44} | {:>9} | {:>9} | {:>9} | {:>16} |",
+        "policy", "lock held", "stall", "save", "writes meanwhile"
+    );
+    println!(
+        "|{:-<46}|{:->11}|{:->11}|{:->11}|{:->18}|",
+        "", "", "", "", ""
+    );
     report("copy under the lock, write the file outside", &copy_first);
     report("lock held for the whole write", &holding);
     report("the reference's save_snapshot", &reference);
     println!(
-        "\nlock held: how long the save kept writers out; save: the whole save; stall: the \
-         longest single write that overlapped it; writes: writes completed during the save."
+        "\nlock held: how long the save held the read lock, which keeps writers from applying; \
+         stall: the longest single write that overlapped the save; save: the whole save, \
+         waiting for the lock included; writes meanwhile: writes that completed while the \
+         file was encoded and written."
     );
     let _ = fs::remove_file(&path);
 }
