@@ -267,6 +267,62 @@ fn totals_exact<S: Subject>(subject: S, ctx: &Ctx) -> Verdict {
             .with_detail(workload()));
         }
     }
+    read_storm(subject, &store, ctx)
+}
+
+/// Many threads read one key at once: every GET counts in `gets`, `hits` and the GET
+/// histogram at the same moment on every core, where a split increment (a load, then
+/// a store) loses counts most often.
+fn read_storm<S: Subject>(subject: S, store: &Arc<S::Store>, ctx: &Ctx) -> Verdict {
+    const THREADS: usize = 4;
+    const PER_THREAD: u64 = 20_000;
+    let _ = subject.execute(store, Command::set("storm", "v"));
+    let before = subject.stats(store);
+    ctx.progress(format_args!(
+        "{THREADS} threads read one key {PER_THREAD} times each, all at once"
+    ));
+    set_latency(Duration::ZERO);
+    let start = Arc::new(Barrier::new(THREADS));
+    let readers = (0..THREADS)
+        .map(|t| {
+            let (store, start) = (Arc::clone(store), Arc::clone(&start));
+            sync::spawn(format!("reader {t}"), move || {
+                start.wait(MEET);
+                for _ in 0..PER_THREAD {
+                    let _ = subject.execute(&store, Command::get("storm"));
+                }
+            })
+        })
+        .collect();
+    sync::join_all(readers, FINISH).map_err(|s| hang(s, "the reads"))?;
+    let after = subject.stats(store);
+    let want = THREADS as u64 * PER_THREAD;
+    let grown = [
+        ("gets", after.gets - before.gets.min(after.gets)),
+        ("hits", after.hits - before.hits.min(after.hits)),
+        (
+            "the GET histogram's count",
+            after.latency(Op::Get).count()
+                - before
+                    .latency(Op::Get)
+                    .count()
+                    .min(after.latency(Op::Get).count()),
+        ),
+    ];
+    for (name, seen) in grown {
+        ensure(
+            seen == want,
+            format!("{name} grows by {want}, one per GET"),
+            format!("it grew by {seen} ({} lost)", want.saturating_sub(seen)),
+        )
+        .map_err(|f| {
+            f.with_detail(format!(
+                "{THREADS} threads each read one live key {PER_THREAD} times, all started \
+                 together, after the random workload (seed {})",
+                ctx.seed()
+            ))
+        })?;
+    }
     Ok(())
 }
 
@@ -301,12 +357,12 @@ fn stats_while_writing<S: Subject>(subject: S, ctx: &Ctx) -> Verdict {
         )
         .with_detail("execute must hand SET commands to the state machine, under the write lock"));
     }
-    ctx.progress("calling stats() and render_prometheus() while the SET holds the write lock");
+    // Only stats(): render_prometheus() is given as a rendering of stats(), so it
+    // cannot wait for the lock unless stats() does, and it is graded on its own later.
+    ctx.progress("calling stats() while the SET holds the write lock");
     let reader = {
         let store = Arc::clone(&store);
-        sync::spawn("stats reader", move || {
-            (subject.stats(&store), subject.render(&store))
-        })
+        sync::spawn("stats reader", move || subject.stats(&store))
     };
     let read = reader.join_by(Instant::now() + STATS_WAIT);
     hold.release.open();
@@ -319,10 +375,10 @@ fn stats_while_writing<S: Subject>(subject: S, ctx: &Ctx) -> Verdict {
         format!("the held SET of `{HELD_KEY}` answers STORED once released"),
         format!("{answer:?}"),
     )?;
-    let (stats, text) = read.map_err(|_| {
+    let stats = read.map_err(|_| {
         Failure::new(
-            "stats() and render_prometheus() return while a writer holds the store's lock",
-            format!("they were still waiting after {STATS_WAIT:?}: they wait for the store's lock"),
+            "stats() returns while a writer holds the store's lock",
+            format!("it was still waiting after {STATS_WAIT:?}: it waits for the store's lock"),
         )
         .with_detail(
             "A dashboard that polls the stats would freeze behind every slow write, and a \
@@ -338,11 +394,6 @@ fn stats_while_writing<S: Subject>(subject: S, ctx: &Ctx) -> Verdict {
             "gets {}, sets {}, errors {}",
             stats.gets, stats.sets, stats.errors
         ),
-    )?;
-    ensure(
-        text.contains("kvlab_operations_total"),
-        "render_prometheus() returns the stats as text",
-        format!("{:?}", text.lines().next().unwrap_or("an empty string")),
     )
 }
 
