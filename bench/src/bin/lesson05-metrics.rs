@@ -177,7 +177,9 @@ fn main() {
         "80% GET / 20% SET over {KEYS} keys, {OPS_PER_THREAD} operations per thread, \
          median of {RUNS} runs, the variants taking turns\n"
     );
-    let variants: [(&str, fn(usize, u64) -> f64); 5] = [
+    // Each variant measures ops/s for (threads, seed).
+    type Measure = fn(usize, u64) -> f64;
+    let variants: [(&str, Measure); 5] = [
         ("no metrics", |t, seed| measure(Bare::default, t, seed)),
         ("counters only", |t, seed| {
             measure(CountersOnly::default, t, seed)
@@ -213,11 +215,11 @@ fn main() {
         print!("{:>22}", format!("{threads} thread{plural}"));
     }
     println!();
+    let baseline: Vec<f64> = rates[0].iter().map(|samples| median(samples)).collect();
     for (row, (name, _)) in variants.iter().enumerate() {
         print!("{name:<20}");
-        for column in 0..thread_counts.len() {
-            let ops = median(&rates[row][column]);
-            let base = median(&rates[0][column]);
+        for (samples, base) in rates[row].iter().zip(&baseline) {
+            let (ops, base) = (median(samples), *base);
             let cell = if row == 0 {
                 format!("{:.2} M/s", ops / 1e6)
             } else {

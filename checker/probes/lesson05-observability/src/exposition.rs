@@ -399,9 +399,7 @@ fn parse_value(text: &str) -> Result<f64, String> {
 
 /// `name{label="value",...} value [timestamp]`
 fn parse_sample(line_number: usize, line: &str) -> Result<Sample, String> {
-    let name_end = line
-        .find(|c: char| c == '{' || c == ' ')
-        .unwrap_or(line.len());
+    let name_end = line.find(['{', ' ']).unwrap_or(line.len());
     let name = &line[..name_end];
     if !is_metric_name(name) {
         return Err(format!(
@@ -423,12 +421,12 @@ fn parse_sample(line_number: usize, line: &str) -> Result<Sample, String> {
         .split(' ')
         .filter(|f| !f.is_empty());
     let value = parse_value(fields.next().unwrap_or_default())?;
-    if let Some(timestamp) = fields.next() {
-        if timestamp.parse::<i64>().is_err() {
-            return Err(format!(
-                "`{timestamp}` after the value is not a timestamp (milliseconds)"
-            ));
-        }
+    if let Some(timestamp) = fields.next()
+        && timestamp.parse::<i64>().is_err()
+    {
+        return Err(format!(
+            "`{timestamp}` after the value is not a timestamp (milliseconds)"
+        ));
     }
     if fields.next().is_some() {
         return Err("unexpected text after the value".into());
