@@ -222,10 +222,8 @@ impl<S: StateMachine, H: WriteHook> Store<S, H> {
         let seq = {
             let state = self.state.read();
             let state = state.view();
-            if let Command::Del { key } = &command {
-                if state.lookup(key).is_none() {
-                    return Ok(Response::NotFound); // not a write: no number, no hook
-                }
+            if matches!(&command, Command::Del { key } if state.lookup(key).is_none()) {
+                return Ok(Response::NotFound); // not a write: no number, no hook
             }
             state.global_seq() + 1
         };

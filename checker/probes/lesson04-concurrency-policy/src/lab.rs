@@ -22,6 +22,9 @@ use state::{Command, Response};
 /// beyond any wait of the criteria, so it only matters if a criterion has a bug.
 const PARK_LIMIT: Duration = Duration::from_secs(25);
 
+/// How many broken rules the lab keeps: the first is the one that matters.
+pub const MAX_VIOLATIONS: usize = 20;
+
 /// A place where one thread stops: it opens `arrived` and waits for `release`.
 #[derive(Default)]
 pub struct Hold {
@@ -170,7 +173,7 @@ impl Lab {
 
     fn violation(&self, what: String) {
         let mut violations = self.violations.lock();
-        if violations.len() < 20 {
+        if violations.len() < MAX_VIOLATIONS {
             violations.push(what);
         }
     }

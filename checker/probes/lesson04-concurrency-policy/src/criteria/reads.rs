@@ -14,30 +14,49 @@ use crate::history::{History, describe, numbering_problem};
 use crate::lab::{Crew, Hold, Lab};
 
 /// A store whose keys `k0`.. are written once each, and whose last key is deleted
-/// again, so that reads meet live values, a tombstone and (later) missing keys.
+/// again, so that reads meet live values, a tombstone and (later) missing keys. The
+/// writes run on a thread of their own, so that a write that never returns (a lock
+/// taken twice, say) is reported as such instead of stopping the probe.
 pub(super) fn prefilled<S: Subject>(
     subject: &S,
     lab: &Arc<Lab>,
     keys: &[String],
 ) -> Result<Arc<S::Store>, Failure> {
-    let store = subject.store(lab);
+    let store = Arc::new(subject.store(lab));
     let mut commands: Vec<Command> = keys
         .iter()
         .map(|k| Command::set(k, &format!("init-{k}")))
         .collect();
     commands.extend(keys.last().map(|k| Command::del(k)));
-    for command in commands {
-        match subject.write(&store, command.clone()) {
-            Ok(Response::Stored { .. } | Response::Deleted { .. }) => {}
-            other => {
-                return Err(Failure::new(
-                    format!("`{command}` on a store with no other thread is accepted and numbered"),
-                    format!("it answered {other:?}"),
-                ));
+    let mut crew = Crew::new();
+    {
+        let (subject, store) = (subject.clone(), Arc::clone(&store));
+        crew.spawn("writer", move |doing| {
+            for command in commands {
+                doing.set(doing_write(&command));
+                match subject.write(&store, command.clone()) {
+                    Ok(Response::Stored { .. } | Response::Deleted { .. }) => {}
+                    other => {
+                        return Err(Failure::new(
+                            format!("`{command}` on a store with no other thread is accepted and numbered"),
+                            format!("it answered {other:?}"),
+                        ));
+                    }
+                }
             }
-        }
+            Ok(())
+        });
     }
-    Ok(Arc::new(store))
+    join_within(
+        crew,
+        BLOCKED_AFTER,
+        "the first writes, on a store with no other thread, finish",
+        "A write that never returns on its own waits for a lock nobody else holds: a lock \
+         taken twice on one thread (a read guard still alive when the write lock is asked \
+         for, say).",
+    )?
+    .remove(0)?;
+    Ok(store)
 }
 
 /// A writer parked inside the hook: it holds whatever `write` holds while the hook

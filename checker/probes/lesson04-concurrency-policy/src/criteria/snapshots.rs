@@ -342,6 +342,7 @@ pub fn snapshot_file_atomic<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
     let mut old_file = File::open(&path).expect("the snapshot just read can be opened");
 
     // A bigger state, so that writing the next file takes a moment to watch.
+    ctx.progress("writing 3000 more keys, so that the next save takes a moment");
     let value = "v".repeat(200);
     for n in 0..3000 {
         let _ = subject.write(&store, Command::set(&format!("big-{n}"), &value));
@@ -395,7 +396,7 @@ pub fn snapshot_file_atomic<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
         )
         .with_detail(
             "save_snapshot wrote into the old file itself. If the machine stops halfway, the \
-             only snapshot there is is torn. Write a temporary file, then rename it over.",
+             only snapshot on disk is a torn one. Write a temporary file, then rename it over.",
         ));
     }
     let new_id = (new.len(), reference::crc32(&new));
@@ -779,17 +780,23 @@ pub fn no_deadlock<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
     }
     watch.arrived.wait(Duration::from_secs(2));
     hold.release.open();
-    let limit = Duration::from_secs(10);
+    let limit = BLOCKED_AFTER;
     let results = crew.join_by(Instant::now() + limit).map_err(|threads| {
+        let both = threads.len() == 2;
         stuck(
             "a snapshot save and a write that meet both finish",
             &threads,
             limit,
-            "This is a deadlock: each thread holds a lock the other is waiting for. The write \
-             held the writer mutex and waited for the state's write lock; the save still held \
-             the state's read lock when it asked for the writer mutex (to call \
-             on_snapshot_saved). Take the locks in one order everywhere: writer mutex first, \
-             then the state; let the state's guard go before taking the writer mutex.",
+            if both {
+                "This is a deadlock: each thread holds a lock the other is waiting for. The \
+                 write holds the writer mutex and waits for the state's write lock; the save \
+                 still holds the state's lock and waits for the writer mutex (to call \
+                 on_snapshot_saved). Take the locks in one order everywhere: writer mutex \
+                 first, then the state; let the state's guard go before taking the writer mutex."
+            } else {
+                "A thread that never finishes waits for a lock nobody gives back: a guard that \
+                 lives too long, or a lock taken twice on one thread."
+            },
         )
     })?;
     if let Some(Err(error)) = results.into_iter().find(Result::is_err) {

@@ -20,13 +20,12 @@ struct Done {
     answer: Result<Response, WriteError>,
 }
 
+/// The lab, every write as its writer saw it, and the store, after a hammering.
+type Hammered<S> = (Arc<Lab>, Vec<Done>, <S as Subject>::Store);
+
 /// Four writers at once through the turnstile; the hook yields once per write so that
 /// the others pile up at the writer lock.
-fn hammer<S: Subject>(
-    subject: &S,
-    ctx: &Ctx,
-    stream: u64,
-) -> Result<(Arc<Lab>, Vec<Done>, S::Store), Failure> {
+fn hammer<S: Subject>(subject: &S, ctx: &Ctx, stream: u64) -> Result<Hammered<S>, Failure> {
     let lab = Lab::new();
     lab.yield_in_hook(true);
     let store = Arc::new(subject.store(&lab));
@@ -141,6 +140,9 @@ pub fn state_follows_log<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
     if let Some(first) = violations.first() {
         let more = match violations.len() {
             1 => String::new(),
+            n if n >= crate::lab::MAX_VIOLATIONS => {
+                format!(" (and at least {} more like it)", n - 1)
+            }
             n => format!(" ({} more like it)", n - 1),
         };
         return Err(Failure::new(expected, format!("{first}{more}")).with_detail(where_(ctx)));
@@ -164,21 +166,18 @@ pub fn state_follows_log<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
         .with_detail(where_(ctx)));
     }
     for Done { command, answer } in &done {
-        if let Ok(response @ (Response::Stored { seq, .. } | Response::Deleted { seq, .. })) =
-            answer
-        {
-            if history.response(*seq) != Some(response) {
-                return Err(Failure::new(
-                    format!(
-                        "`{command}` answers what replaying the log answers for write #{seq}: {}",
-                        history
-                            .response(*seq)
-                            .map_or("nothing".into(), |r| r.to_string())
-                    ),
-                    format!("it answered {response}"),
-                )
-                .with_detail(where_(ctx)));
-            }
+        let Ok(response @ (Response::Stored { seq, .. } | Response::Deleted { seq, .. })) = answer
+        else {
+            continue;
+        };
+        let replayed = history.response(*seq);
+        if replayed != Some(response) {
+            let replayed = replayed.map_or("nothing".into(), |r| r.to_string());
+            return Err(Failure::new(
+                format!("`{command}` answers what replaying the log answers for write #{seq}: {replayed}"),
+                format!("it answered {response}"),
+            )
+            .with_detail(where_(ctx)));
         }
     }
     Ok(())
