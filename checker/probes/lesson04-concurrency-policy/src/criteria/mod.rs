@@ -127,6 +127,25 @@ pub const CRITERIA: &[Info] = &[
 
 pub fn run<S: Subject>(subject: &S, id: &str, ctx: &Ctx) -> Verdict {
     debug_assert!(CRITERIA.iter().all(|c| c.book.starts_with(BOOK)));
+    run_one(subject, id, ctx).map_err(|failure| with_seed(failure, ctx.seed()))
+}
+
+/// Makes sure the evidence names the seed, so that the failing run can be replayed.
+/// (A multi-line detail is a diff of a fixed script, which no seed changes.)
+fn with_seed(mut failure: Failure, seed: u64) -> Failure {
+    let named = |text: &str| text.contains(&format!("seed {seed}"));
+    if named(&failure.seen) || failure.detail.as_deref().is_some_and(named) {
+        return failure;
+    }
+    failure.detail = match failure.detail.take() {
+        None => Some(format!("seed {seed}")),
+        Some(detail) if detail.contains('\n') => Some(detail),
+        Some(detail) => Some(format!("{detail} (seed {seed})")),
+    };
+    failure
+}
+
+fn run_one<S: Subject>(subject: &S, id: &str, ctx: &Ctx) -> Verdict {
     match id {
         "sequence-gap-free" => writes::sequence_gap_free(subject, ctx),
         "state-follows-log" => writes::state_follows_log(subject, ctx),

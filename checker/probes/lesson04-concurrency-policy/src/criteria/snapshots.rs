@@ -200,10 +200,7 @@ pub fn snapshot_consistent<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
     for (n, bytes) in snapshots.iter().enumerate() {
         let what = format!("snapshot {} of {}", n + 1, snapshots.len());
         let state = read_back(subject, bytes, &what)?;
-        matches_history(&state, &history, &what).map_err(|f| {
-            let detail = f.detail.clone().unwrap_or_default();
-            f.with_detail(format!("{detail} (seed {})", ctx.seed()))
-        })?;
+        matches_history(&state, &history, &what)?;
     }
     Ok(())
 }
