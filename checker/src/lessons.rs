@@ -35,6 +35,16 @@ pub const LESSONS: &[Lesson] = &[
         builtins: &probe_lesson02::BUILTINS,
     },
     Lesson {
+        number: 3,
+        slug: "stress-test",
+        title: "the stress test",
+        start: "Open lessons/lesson03-stress-test/src/lib.rs and fill in the six todo!()s \
+            in order: plan, perform, run_threads, check_reads, run_stress, Display for \
+            StressReport. The store trait, the configuration and the report types are \
+            given. `cargo run -p lesson03-stress-test` runs your test on lesson 02's store.",
+        builtins: &probe_lesson03::BUILTINS,
+    },
+    Lesson {
         number: 4,
         slug: "concurrency-policy",
         title: "the concurrency policy",
