@@ -10,7 +10,7 @@
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::{self, ThreadId};
 use std::time::{Duration, Instant};
 
@@ -72,6 +72,18 @@ pub struct Lab {
     access_hold_armed: AtomicBool,
     saved: Mutex<Vec<SavedNotice>>,
     watched_file: Mutex<Option<PathBuf>>,
+    /// Writes that have taken effect, counted as they do.
+    applied: AtomicU64,
+    /// The snapshot whose copy is being watched: on which thread, and the writes that
+    /// had taken effect at its first and at its latest access to the store's state.
+    copy_watch: Mutex<Option<CopyWatch>>,
+    copy_watch_armed: AtomicBool,
+}
+
+struct CopyWatch {
+    thread: ThreadId,
+    first: Option<u64>,
+    latest: u64,
 }
 
 impl Lab {
@@ -90,6 +102,9 @@ impl Lab {
             access_hold_armed: AtomicBool::new(false),
             saved: Mutex::new(Vec::new()),
             watched_file: Mutex::new(None),
+            applied: AtomicU64::new(0),
+            copy_watch: Mutex::new(None),
+            copy_watch_armed: AtomicBool::new(false),
         }
     }
 
@@ -130,6 +145,28 @@ impl Lab {
         self.access_hold_armed.store(true, Ordering::Release);
     }
 
+    /// Watches the copy of the snapshot the calling thread is about to take: every
+    /// access it makes to the store's own state (not to a copy) notes how many writes
+    /// had taken effect, and gives the processor away once, so that waiting writers get
+    /// every chance to land in a gap between two lock acquisitions.
+    pub fn copy_begins(&self) {
+        *self.copy_watch.lock() = Some(CopyWatch {
+            thread: thread::current().id(),
+            first: None,
+            latest: 0,
+        });
+        self.copy_watch_armed.store(true, Ordering::Release);
+    }
+
+    /// Ends the watch, and says which writes took effect between the first and the
+    /// last access of the copy, if any: then the copy was not one moment.
+    pub fn copy_ends(&self) -> Option<(u64, u64)> {
+        self.copy_watch_armed.store(false, Ordering::Release);
+        let watch = self.copy_watch.lock().take()?;
+        let first = watch.first?;
+        (watch.latest != first).then_some((first, watch.latest))
+    }
+
     /// Reads this file whenever the hook hears that a snapshot was saved.
     pub fn watch_file(&self, path: PathBuf) {
         *self.watched_file.lock() = Some(path);
@@ -152,7 +189,10 @@ impl Lab {
         self.saved.lock().push(SavedNotice { seq, file_then });
     }
 
-    fn state_accessed(&self) {
+    fn state_accessed(&self, original: bool) {
+        if original && self.copy_watch_armed.load(Ordering::Acquire) {
+            self.note_copy_access();
+        }
         if !self.access_hold_armed.load(Ordering::Acquire) {
             return;
         }
@@ -171,6 +211,21 @@ impl Lab {
         }
     }
 
+    fn note_copy_access(&self) {
+        let applied = self.applied.load(Ordering::SeqCst);
+        let watched = match self.copy_watch.lock().as_mut() {
+            Some(watch) if watch.thread == thread::current().id() => {
+                watch.first.get_or_insert(applied);
+                watch.latest = applied;
+                true
+            }
+            _ => false,
+        };
+        if watched {
+            thread::yield_now();
+        }
+    }
+
     fn violation(&self, what: String) {
         let mut violations = self.violations.lock();
         if violations.len() < MAX_VIOLATIONS {
@@ -184,6 +239,8 @@ impl Lab {
 pub struct LabState {
     inner: state::Store,
     lab: Arc<Lab>,
+    /// The store's own state, not a copy of it.
+    original: bool,
 }
 
 impl LabState {
@@ -191,6 +248,7 @@ impl LabState {
         LabState {
             inner: state::Store::new(),
             lab: Arc::clone(lab),
+            original: true,
         }
     }
 
@@ -199,6 +257,7 @@ impl LabState {
         LabState {
             inner: store,
             lab: Arc::new(Lab::with_checks(false)),
+            original: true,
         }
     }
 
@@ -207,7 +266,7 @@ impl LabState {
     }
 
     pub fn view(&self) -> &state::Store {
-        self.lab.state_accessed();
+        self.lab.state_accessed(self.original);
         &self.inner
     }
 
@@ -215,6 +274,9 @@ impl LabState {
         let before = self.inner.global_seq();
         let response = self.inner.apply(command.clone());
         let after = self.inner.global_seq();
+        if after != before {
+            self.lab.applied.fetch_add(1, Ordering::SeqCst);
+        }
         if self.lab.check_applies && after != before {
             let last = self.lab.log.lock().last().cloned();
             if let Some(what) = out_of_turn(after, &command, last) {
@@ -251,10 +313,11 @@ fn out_of_turn(seq: u64, command: &Command, last: Option<(u64, Command)>) -> Opt
 impl Clone for LabState {
     /// Copying the state is an access too: a snapshot's copy can be parked here.
     fn clone(&self) -> Self {
-        self.lab.state_accessed();
+        self.lab.state_accessed(self.original);
         LabState {
             inner: self.inner.clone(),
             lab: Arc::clone(&self.lab),
+            original: false,
         }
     }
 }

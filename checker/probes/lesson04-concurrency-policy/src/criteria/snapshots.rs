@@ -77,9 +77,22 @@ fn history_of(lab: &Lab) -> Result<History, Failure> {
     }
 }
 
-/// A snapshot writer thread that can be held at its first access to the state.
+/// A snapshot, and the writes that took effect in the middle of its copy, if any.
+type Taken = (Vec<u8>, Option<(u64, u64)>);
+
+/// Takes one snapshot into memory, with its copy watched by the lab.
+fn take_snapshot<S: Subject>(subject: &S, store: &S::Store, lab: &Lab) -> Taken {
+    let mut bytes = Vec::new();
+    lab.copy_begins();
+    let written = subject.write_snapshot(store, &mut bytes);
+    let moved = lab.copy_ends();
+    written.expect("writing a snapshot into memory cannot fail");
+    (bytes, moved)
+}
+
+/// A snapshot thread that is held at its first access to the state.
 fn snapshot_thread<S: Subject>(
-    crew: &mut Crew<Vec<u8>>,
+    crew: &mut Crew<Taken>,
     subject: &S,
     store: &Arc<S::Store>,
     lab: &Arc<Lab>,
@@ -91,22 +104,23 @@ fn snapshot_thread<S: Subject>(
     crew.spawn("snapshot", move |doing| {
         lab.hold_first_state_access_here(Arc::clone(&mine));
         doing.set("write_snapshot(..)");
-        let mut bytes = Vec::new();
-        let written = subject.write_snapshot(&store, &mut bytes);
+        let taken = take_snapshot(&subject, &store, &lab);
         done.store(true, Ordering::Release);
         mine.arrived.open(); // whoever waits for the hold must not wait for nothing
-        written.expect("writing a snapshot into memory cannot fail");
-        bytes
+        taken
     });
     (hold, finished)
 }
 
-const ROUNDS: usize = 4;
+const ROUNDS: usize = 6;
 
 pub fn snapshot_consistent<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
     let lab = Lab::new();
     let keys = keys(20);
     let store = prefilled(subject, &lab, &keys)?;
+    // The key a copy in key order reaches last: a write to it that lands anywhere in
+    // the middle of such a copy shows in the snapshot.
+    let last = keys.iter().max().expect("there are keys").clone();
     let mut snapshots = Vec::new();
     // First, a write is made to arrive exactly while a snapshot is being copied.
     for round in 1..=ROUNDS {
@@ -120,7 +134,7 @@ pub fn snapshot_consistent<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
         let mut writer_arrived = true;
         if !finished.load(Ordering::Acquire) {
             let watch = lab.watch_next_write();
-            let command = Command::set(&format!("new-{round}"), &format!("round-{round}"));
+            let command = Command::set(&last, &format!("round-{round}"));
             let (subject, store) = (subject.clone(), Arc::clone(&store));
             writer.spawn("writer", move |doing| {
                 doing.set(doing_write(&command));
@@ -171,22 +185,25 @@ pub fn snapshot_consistent<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
         });
     }
     let mut snapshotter = Crew::new();
-    let (subject2, store2, writing2) = (subject.clone(), Arc::clone(&store), Arc::clone(&writing));
-    snapshotter.spawn("snapshot", move |doing| {
-        let mut taken = Vec::new();
-        while taken.len() < 25 || (writing2.load(Ordering::Relaxed) && taken.len() < 200) {
-            doing.set(format_args!(
-                "write_snapshot(..), snapshot {}",
-                taken.len() + 1
-            ));
-            let mut bytes = Vec::new();
-            subject2
-                .write_snapshot(&store2, &mut bytes)
-                .expect("writing into memory cannot fail");
-            taken.push(bytes);
-        }
-        taken
-    });
+    {
+        let (subject, store, lab, writing) = (
+            subject.clone(),
+            Arc::clone(&store),
+            Arc::clone(&lab),
+            Arc::clone(&writing),
+        );
+        snapshotter.spawn("snapshot", move |doing| {
+            let mut taken = Vec::new();
+            while taken.len() < 25 || (writing.load(Ordering::Relaxed) && taken.len() < 200) {
+                doing.set(format_args!(
+                    "write_snapshot(..), snapshot {}",
+                    taken.len() + 1
+                ));
+                taken.push(take_snapshot(&subject, &store, &lab));
+            }
+            taken
+        });
+    }
     let why = "Threads that never finish wait for a lock nobody gives back.";
     let written = join_within(writers, PHASE_LIMIT, "every writer finishes", why);
     writing.store(false, Ordering::Relaxed);
@@ -197,10 +214,27 @@ pub fn snapshot_consistent<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
             .flatten(),
     );
     let history = history_of(&lab)?;
-    for (n, bytes) in snapshots.iter().enumerate() {
+    for (n, (bytes, moved)) in snapshots.iter().enumerate() {
         let what = format!("snapshot {} of {}", n + 1, snapshots.len());
         let state = read_back(subject, bytes, &what)?;
         matches_history(&state, &history, &what)?;
+        if let Some((before, after)) = moved {
+            let writes = match after - before {
+                1 => format!("write #{after} took effect"),
+                _ => format!("writes #{} to #{after} took effect", before + 1),
+            };
+            return Err(Failure::new(
+                format!("{what} is copied in one moment: no write takes effect during its copy"),
+                format!(
+                    "{writes} while it was being copied: it looked at the state after write \
+                     #{before} and again after write #{after}"
+                ),
+            )
+            .with_detail(
+                "The copy took the lock more than once, and writes landed in between. This \
+                 time the bytes happened to match a real state; next time they will not.",
+            ));
+        }
     }
     Ok(())
 }
