@@ -8,11 +8,13 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 use state::{Command, Response, Store};
 
+// ANCHOR: shared_store
 /// What the benchmark needs of a shared store.
 pub trait SharedStore: Send + Sync {
     fn get(&self, key: &str) -> Response;
     fn set(&self, key: &str, value: &str) -> Response;
 }
+// ANCHOR_END: shared_store
 
 /// One lock for everything: reads wait for reads too.
 #[derive(Default)]
@@ -91,6 +93,7 @@ impl SharedStore for Striped {
     }
 }
 
+// ANCHOR: copy_on_write
 /// Copy-on-write: readers load the current version with no lock at all; a writer
 /// copies the whole store, changes the copy and swaps the pointer. Writers still
 /// take turns (the mutex), or two copies would each miss the other's write. The old
@@ -113,6 +116,7 @@ impl SharedStore for CopyOnWrite {
         response
     }
 }
+// ANCHOR_END: copy_on_write
 
 /// Every strategy, by the name the benchmark and the book use.
 pub fn all() -> Vec<(&'static str, fn() -> Arc<dyn SharedStore>)> {
