@@ -45,3 +45,7 @@ bench name:
 bench-locks:
     cargo bench -p kvlab-bench --bench lock_strategies
     cargo run --release -q -p kvlab-bench --bin lock-chart
+
+# Watch lesson 05's metrics move while threads hammer your store (a few seconds)
+live seconds="3":
+    cargo run -q -p lesson05-observability --example live {{seconds}}

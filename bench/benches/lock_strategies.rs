@@ -29,7 +29,10 @@ fn plan(threads: usize, read_percent: u32) -> Plan {
                 .map(|_| {
                     let key = rng.random_range(0..KEYS);
                     let write = rng.random_range(0..100) >= read_percent;
-                    (key, write.then(|| format!("v{}", rng.random_range(0..1000))))
+                    (
+                        key,
+                        write.then(|| format!("v{}", rng.random_range(0..1000))),
+                    )
                 })
                 .collect()
         })
@@ -40,7 +43,8 @@ fn run_once(store: &Arc<dyn SharedStore>, keys: &Arc<Vec<String>>, plan: &Arc<Pl
     let start = Arc::new(Barrier::new(plan.len() + 1));
     let workers: Vec<_> = (0..plan.len())
         .map(|t| {
-            let (store, keys, plan, start) = (store.clone(), keys.clone(), plan.clone(), start.clone());
+            let (store, keys, plan, start) =
+                (store.clone(), keys.clone(), plan.clone(), start.clone());
             std::thread::spawn(move || {
                 start.wait();
                 for (key, value) in &plan[t] {
@@ -66,7 +70,10 @@ fn lock_strategies(c: &mut Criterion) {
     for read_percent in READ_PERCENTS {
         let mut group = c.benchmark_group(format!("reads{read_percent}"));
         group.throughput(Throughput::Elements(OPS as u64));
-        group.sample_size(10).warm_up_time(Duration::from_millis(300)).measurement_time(Duration::from_secs(1));
+        group
+            .sample_size(10)
+            .warm_up_time(Duration::from_millis(300))
+            .measurement_time(Duration::from_secs(1));
         for threads in THREADS {
             let plan = Arc::new(plan(threads, read_percent));
             for (name, make) in strategies::all() {

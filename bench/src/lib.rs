@@ -16,5 +16,9 @@ pub fn median_of(runs: usize, mut f: impl FnMut() -> Duration) -> Duration {
 /// One line naming the machine, printed above every table.
 pub fn machine() -> String {
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    format!("{cores} cores available, {} {}, release build", std::env::consts::OS, std::env::consts::ARCH)
+    format!(
+        "{cores} cores available, {} {}, release build",
+        std::env::consts::OS,
+        std::env::consts::ARCH
+    )
 }
