@@ -90,7 +90,7 @@ const WRITER_DEADLINE: Duration = Duration::from_secs(10);
 /// How long one operation on an otherwise idle store may take.
 const ALONE_DEADLINE: Duration = Duration::from_secs(5);
 /// How long a whole multi-threaded workload may take.
-const WORKLOAD_DEADLINE: Duration = Duration::from_secs(15);
+const WORKLOAD_DEADLINE: Duration = Duration::from_secs(10);
 
 type Shared<S> = Arc<<S as Subject>::Store>;
 

@@ -4,6 +4,7 @@
 //! state machine. The checker's tests assert that every fixture is rejected by the
 //! criterion named next to it, so each criterion is shown to be able to fail.
 
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::thread;
 
 use parking_lot::{Mutex, RecursiveRwLock, RwLock};
@@ -94,6 +95,26 @@ pub enum Lock {
 pub struct BrokenStore {
     bug: Bug,
     lock: Lock,
+    /// SETs and DELs started and not yet returned.
+    writers_in_flight: AtomicUsize,
+    /// SETs and DELs returned so far.
+    writes_done: AtomicUsize,
+}
+
+/// How many times a race window yields, at most, while it waits for company.
+const LINGER: usize = 64;
+
+/// Yields until `company` holds, at most [`LINGER`] times. A real race window is a
+/// few instructions wide and is hit only when the scheduler happens to cooperate;
+/// the fixtures' windows wait for the other thread instead, so that every run of
+/// the checker's own tests sees the bug, on a loaded machine as on an idle one.
+fn linger(company: impl Fn() -> bool) {
+    for _ in 0..LINGER {
+        if company() {
+            return;
+        }
+        thread::yield_now();
+    }
 }
 
 impl BrokenStore {
@@ -123,6 +144,14 @@ impl BrokenStore {
     /// The helper `RecursiveRead` calls while it already holds a read guard.
     fn contains(&self, key: &str) -> bool {
         self.rw().read().lookup(key).is_some()
+    }
+
+    fn counted_write(&self, command: Command) -> Response {
+        self.writers_in_flight.fetch_add(1, SeqCst);
+        let response = self.write_command(command);
+        self.writers_in_flight.fetch_sub(1, SeqCst);
+        self.writes_done.fetch_add(1, SeqCst);
+        response
     }
 
     fn write_command(&self, command: Command) -> Response {
@@ -158,7 +187,9 @@ impl BrokenStore {
             Bug::WriteLockForGet => answer(self.rw().write().lookup(key)),
             Bug::TornRead => {
                 let value = self.rw().read().lookup(key).and_then(|e| e.value.clone());
-                thread::yield_now();
+                // The window: wait for a write to land between the two guards.
+                let writes = self.writes_done.load(SeqCst);
+                linger(|| self.writes_done.load(SeqCst) != writes);
                 let version = self.rw().read().lookup(key).map(|e| e.version);
                 match (value, version) {
                     (Some(value), Some(version)) => Response::Value { value, version },
@@ -167,7 +198,13 @@ impl BrokenStore {
             }
             Bug::RecursiveRead => {
                 let machine = self.rw().read();
-                thread::yield_now();
+                // The window: wait for a writer to queue up behind this guard (it
+                // cannot get in while we hold it), then give it time to claim the
+                // lock; the second `read()` then waits behind it.
+                linger(|| self.writers_in_flight.load(SeqCst) > 0);
+                for _ in 0..8 {
+                    thread::yield_now();
+                }
                 if !self.contains(key) {
                     return Response::NotFound;
                 }
@@ -205,7 +242,12 @@ impl Subject for Broken {
             Bug::ReaderPreferringLock => Lock::ReaderPreferring(RecursiveRwLock::new(machine)),
             _ => Lock::ReaderWriter(RwLock::new(machine)),
         };
-        BrokenStore { bug: self.0, lock }
+        BrokenStore {
+            bug: self.0,
+            lock,
+            writers_in_flight: AtomicUsize::new(0),
+            writes_done: AtomicUsize::new(0),
+        }
     }
 
     fn get(&self, store: &BrokenStore, key: &str) -> Response {
@@ -213,11 +255,11 @@ impl Subject for Broken {
     }
 
     fn set(&self, store: &BrokenStore, key: &str, value: &str) -> Response {
-        store.write_command(Command::set(key, value))
+        store.counted_write(Command::set(key, value))
     }
 
     fn del(&self, store: &BrokenStore, key: &str) -> Response {
-        store.write_command(Command::del(key))
+        store.counted_write(Command::del(key))
     }
 
     fn check_invariants(&self, store: &BrokenStore) -> Result<(), Violation> {

@@ -367,15 +367,30 @@ fn performs_its_plan<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
     for t in 0..config.threads() {
         let plan = subject.plan(&config, t);
         if !performed.contains(&plan) {
+            // The thread that followed this plan longest, to show where it strayed.
+            let agreeing =
+                |p: &Vec<Command>| p.iter().zip(&plan).take_while(|(a, b)| a == b).count();
             let closest = performed
                 .iter()
-                .filter(|p| p.first().map(key_of) == plan.first().map(key_of))
-                .map(|p| first_difference(&plan, p))
-                .next()
-                .unwrap_or_else(|| "no thread started with its first operation".into());
+                .max_by_key(|p| agreeing(p))
+                .map(|p| {
+                    let n = agreeing(p);
+                    match (plan.get(n), p.get(n)) {
+                        (Some(want), Some(did)) => format!(
+                            "the closest one followed it for {n} operations, then did `{did}` \
+                             where the plan says `{want}`"
+                        ),
+                        _ => format!(
+                            "the closest one did {} operations of its {}",
+                            p.len(),
+                            plan.len()
+                        ),
+                    }
+                })
+                .unwrap_or_else(|| "no thread used the store".into());
             return Err(Failure::new(
                 format!("one thread performs exactly plan(config, {t}), in order"),
-                format!("no thread did ({closest})"),
+                format!("no thread did; {closest}"),
             )
             .with_detail(format!(
                 "2 writers, 2 readers, 200 operations each, seed {}; {} threads used the store",
