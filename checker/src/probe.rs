@@ -25,9 +25,13 @@ pub struct ProbeCommand {
 pub enum Ended {
     Reported(Outcome),
     /// No outcome before the deadline.
-    Hung { after: Duration },
+    Hung {
+        after: Duration,
+    },
     /// The process ended without reporting: an abort, a stack overflow, a signal.
-    Crashed { status: String },
+    Crashed {
+        status: String,
+    },
 }
 
 pub struct Run {
@@ -144,7 +148,12 @@ impl ProbeCommand {
                 .trim_start()
                 .to_owned();
         }
-        Ok(Run { ended, output, elapsed, last_progress })
+        Ok(Run {
+            ended,
+            output,
+            elapsed,
+            last_progress,
+        })
     }
 }
 
@@ -221,8 +230,7 @@ mod tests {
         );
         assert_eq!(run.last_progress.as_deref(), Some("taking the write lock"));
         match run.ended {
-            Ended::Hung { .. } => {
-            }
+            Ended::Hung { .. } => {}
             _ => panic!("a hang was not reported as a hang"),
         }
     }

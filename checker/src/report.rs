@@ -115,7 +115,10 @@ impl CriterionReport {
         let mut report = Self::blank(info, Status::Fail);
         report.elapsed_ms = run.elapsed.as_millis();
         report.output = Some(run.output).filter(|o| !o.trim().is_empty());
-        let during = run.last_progress.map(|p| format!(" while {p}")).unwrap_or_default();
+        let during = run
+            .last_progress
+            .map(|p| format!(" while {p}"))
+            .unwrap_or_default();
         let (kind, expected, seen, detail) = match run.ended {
             Ended::Reported(Outcome::Pass) => {
                 report.status = Status::Pass;
@@ -266,7 +269,11 @@ pub fn render_text(report: &Report, replay_command: &str) -> String {
         }
         let _ = writeln!(out, "{indent}{:<9} {}", "read", c.book);
     }
-    let counted = if report.total == 1 { "criterion passes" } else { "criteria pass" };
+    let counted = if report.total == 1 {
+        "criterion passes"
+    } else {
+        "criteria pass"
+    };
     let _ = writeln!(out, "\n{} of {} {counted}.", report.passed, report.total);
     if !report.all_pass() {
         let _ = writeln!(

@@ -215,7 +215,16 @@ fn a_fixture_failure_names_expected_seen_and_seed() {
 /// file). Review a change with `cargo insta review`.
 #[test]
 fn the_books_example_report() {
-    let args = ["check", "01", "--fixture", "seq-bumped-on-get", "--only", "versions-sequence", "--seed", "42"];
+    let args = [
+        "check",
+        "01",
+        "--fixture",
+        "seq-bumped-on-get",
+        "--only",
+        "versions-sequence",
+        "--seed",
+        "42",
+    ];
     let text = String::from_utf8(checker(&args).stdout).unwrap();
     insta::assert_snapshot!("report_seq_bumped_on_get", text);
 }

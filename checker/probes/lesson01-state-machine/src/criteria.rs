@@ -513,9 +513,15 @@ fn replay<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
             .with_detail(context()));
         }
         if let Some(i) = (0..log.len()).find(|&i| first_responses.get(i) != applied.get(i)) {
-            let show = |r: Option<&Response>| r.map_or("no response".to_owned(), Response::to_string);
+            let show =
+                |r: Option<&Response>| r.map_or("no response".to_owned(), Response::to_string);
             return Err(Failure::new(
-                format!("replay answers step {} (`{}`) as apply does: {}", i + 1, log[i], show(applied.get(i))),
+                format!(
+                    "replay answers step {} (`{}`) as apply does: {}",
+                    i + 1,
+                    log[i],
+                    show(applied.get(i))
+                ),
                 format!("replay answered {}", show(first_responses.get(i))),
             )
             .with_detail(context()));

@@ -193,12 +193,18 @@ impl Subject for Broken {
         if self.0 == Bug::ReplayInHashMapOrder {
             let mut by_key: HashMap<&str, Vec<&Command>> = HashMap::new();
             for command in log {
-                by_key.entry(command_key(command)).or_default().push(command);
+                by_key
+                    .entry(command_key(command))
+                    .or_default()
+                    .push(command);
             }
             order = by_key.into_values().flatten().collect();
         }
         let mut store = Store::new();
-        let responses = order.into_iter().map(|c| self.apply(&mut store, c)).collect();
+        let responses = order
+            .into_iter()
+            .map(|c| self.apply(&mut store, c))
+            .collect();
         (store, responses)
     }
 }
