@@ -4,27 +4,30 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 // ANCHOR: cas
 /// Increments with a compare-and-swap loop and returns how many attempts
-/// lost the race. Some thread always wins each round, so the system as a
-/// whole always makes progress (lock-free), but this particular thread could
-/// in principle lose forever (not wait-free).
+/// failed. A failure that is not spurious means another thread's write got in
+/// first, so the system as a whole makes progress (lock-free), but this
+/// particular thread could in principle fail forever (not wait-free).
 pub fn increment_cas(counter: &AtomicU64) -> u64 {
     let mut current = counter.load(Ordering::Relaxed);
-    let mut lost = 0;
+    let mut failed = 0;
     loop {
         // "If it is still `current`, make it `current + 1`", as one step.
-        // The weak form may fail spuriously; we loop anyway, and on some
-        // processors it compiles to a cheaper instruction sequence.
+        // The weak form may also fail *spuriously*: the value was `current`
+        // and the swap still did not happen. A loop retries either way, and
+        // on processors with load-linked/store-conditional instructions the
+        // weak form saves an inner retry loop.
         match counter.compare_exchange_weak(
             current,
             current + 1,
             Ordering::Relaxed,
             Ordering::Relaxed,
         ) {
-            Ok(_) => return lost,
+            Ok(_) => return failed,
             Err(actual) => {
-                // Someone changed it since we looked: retry from their value.
+                // Another thread changed it since we looked (retry from its
+                // value), or the failure was spurious (`actual == current`).
                 current = actual;
-                lost += 1;
+                failed += 1;
             }
         }
     }

@@ -61,8 +61,10 @@ impl<T> Publisher<T> {
 
 impl<T> Subscriber<T> {
     pub fn get(&self) -> Option<&T> {
-        // Acquire: pairs with the release store above. Relaxed here would
-        // let this thread see the flag and still read the value's old bytes.
+        // Acquire: pairs with the release store above. With Relaxed here,
+        // seeing the flag would not order the read below after the write in
+        // `publish`: the two would be a data race, undefined behaviour, not
+        // merely a read of old bytes.
         if self.shared.ready.load(Ordering::Acquire) {
             // SAFETY: `ready` was set after the value was written, and the
             // acquire load made that write visible to us. No one writes it again.
