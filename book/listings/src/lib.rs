@@ -13,12 +13,17 @@
 //! - [`publication`]: handing data to readers with release and acquire,
 //!   copy-and-swap, and freeing the old copy safely.
 //!
+//! - [`memory_model`]: happens-before, the orderings, `SeqCst` and store
+//!   buffering, fences, and `compare_exchange`'s two orderings, each checked
+//!   under loom.
+//!
 //! - [`does_it_compile`]: the mistakes the compiler rejects, one doc test each.
 //!
-//! Some modules are also model-checked; see the `loom` notes in [`proving`]
-//! and [`publication`].
+//! Some modules are also model-checked; see the `loom` notes in
+//! [`memory_model`], [`proving`] and [`publication`].
 
 pub mod does_it_compile;
+pub mod memory_model;
 pub mod primitives;
 pub mod proving;
 pub mod publication;

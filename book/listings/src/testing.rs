@@ -66,3 +66,27 @@ pub fn explore(
         executions.load(Ordering::Relaxed)
     );
 }
+
+/// Runs `test` under loom in every execution it explores, collects what each
+/// execution returned, prints the set with the number of executions, and
+/// returns the set: the outcomes the memory model allows for this code.
+#[cfg(loom)]
+pub fn outcomes<T>(name: &str, test: impl Fn() -> T + Sync + Send + 'static) -> std::collections::BTreeSet<T>
+where
+    T: Ord + std::fmt::Debug + Send + 'static,
+{
+    use std::collections::BTreeSet;
+    use std::sync::{Arc, Mutex};
+
+    let seen = Arc::new(Mutex::new((0usize, BTreeSet::new())));
+    let record = Arc::clone(&seen);
+    loom::model(move || {
+        let outcome = test();
+        let mut seen = record.lock().unwrap();
+        seen.0 += 1;
+        seen.1.insert(outcome);
+    });
+    let (executions, outcomes) = std::mem::take(&mut *seen.lock().unwrap());
+    eprintln!("loom: {name}: {executions} executions, outcomes {outcomes:?}");
+    outcomes
+}
