@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use probe_kit::protocol::CriterionInfo;
+use probe_kit::Info;
 
 use crate::build::{self, Built};
 use crate::lessons::Lesson;
@@ -29,24 +29,23 @@ pub fn check(
     seed: u64,
     only: Option<&str>,
 ) -> Result<Report> {
-    if let Some(id) = only.filter(|id| !lesson.builtins.criteria.iter().any(|c| c.id == *id)) {
-        let ids: Vec<&str> = lesson.builtins.criteria.iter().map(|c| c.id).collect();
+    let all = lesson.criteria();
+    if let Some(id) = only.filter(|id| !all.iter().any(|c| c.id == *id)) {
+        let ids: Vec<&str> = all.iter().map(|c| c.id).collect();
         bail!(
             "{} has no criterion `{id}`; its criteria are: {}",
             lesson.id(),
             ids.join(", ")
         );
     }
+    // The checker's own list, never a probe's: a probe cannot leave one out.
+    let criteria: Vec<&Info> = all
+        .into_iter()
+        .filter(|c| only.is_none_or(|id| c.id == id))
+        .collect();
     let graded = describe(workspace, lesson, target);
-    let new_report = |criteria| {
-        Report::new(
-            lesson.id(),
-            lesson.title.into(),
-            graded.clone(),
-            seed,
-            criteria,
-        )
-    };
+    let new_report = |results| Report::new(lesson.id(), lesson.title.into(), graded.clone(), seed, results);
+    let not_run = || criteria.iter().map(|c| CriterionReport::not_run(c)).collect();
     let probe = match target {
         Target::Learner => {
             let dir = workspace.lesson_dir(lesson);
@@ -63,16 +62,16 @@ pub fn check(
                 Built::Probe(program) => ProbeCommand {
                     program,
                     leading_args: vec![],
+                    env: vec![],
                 },
                 Built::CompileError(error) => {
-                    let criteria = lesson
-                        .builtins
-                        .criteria
-                        .iter()
-                        .map(|i| CriterionReport::not_run(&i.into()))
-                        .collect();
-                    let mut report = new_report(criteria);
+                    let mut report = new_report(not_run());
                     report.build_error = Some(error);
+                    return Ok(report);
+                }
+                Built::Refused(refusal) => {
+                    let mut report = new_report(not_run());
+                    report.refused = Some(refusal.to_string());
                     return Ok(report);
                 }
             }
@@ -90,8 +89,6 @@ pub fn check(
             builtin(lesson, name)?
         }
     };
-    let mut criteria = probe.list()?;
-    criteria.retain(|c| only.is_none_or(|id| c.id == id));
     let results = criteria
         .iter()
         .map(|info| run_one(&probe, info, seed))
@@ -99,8 +96,8 @@ pub fn check(
     Ok(new_report(results))
 }
 
-fn run_one(probe: &ProbeCommand, info: &CriterionInfo, seed: u64) -> Result<CriterionReport> {
-    let run = probe.run(&info.id, seed, Duration::from_secs(info.deadline_secs))?;
+fn run_one(probe: &ProbeCommand, info: &Info, seed: u64) -> Result<CriterionReport> {
+    let run = probe.run(info.id, seed, Duration::from_secs(info.deadline_secs))?;
     Ok(CriterionReport::from_run(info, run))
 }
 
@@ -111,6 +108,7 @@ fn builtin(lesson: &Lesson, name: &str) -> Result<ProbeCommand> {
     Ok(ProbeCommand {
         program,
         leading_args: vec!["probe".into(), lesson.id(), name.into()],
+        env: vec![],
     })
 }
 

@@ -31,13 +31,12 @@ pub enum Command {
     },
     /// Maintainers: prove every lesson crate under lessons/ is still an unsolved stub
     VerifyStubs,
-    /// Internal: run one criterion in this process (the checker starts itself this way)
+    /// Internal: run one criterion of a built-in implementation in this process, as
+    /// the request on stdin says (the checker starts itself this way)
     #[command(hide = true)]
     Probe {
         lesson: String,
         implementation: String,
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        args: Vec<String>,
     },
 }
 

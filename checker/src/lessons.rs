@@ -12,6 +12,10 @@ pub struct Lesson {
     /// Where to start, for `checker hint`.
     pub start: &'static str,
     pub builtins: &'static Builtins,
+    /// Whether the learner's crate may contain `unsafe` code (and so attributes such
+    /// as `#[link_section]` that run code before `main`). No lesson so far teaches
+    /// it, so every learner crate is compiled with `unsafe_code` forbidden.
+    pub allows_unsafe: bool,
 }
 
 pub const LESSONS: &[Lesson] = &[
@@ -22,6 +26,7 @@ pub const LESSONS: &[Lesson] = &[
         start: "Open lessons/lesson01-state-machine/src/lib.rs and fill in the six todo!()s \
             in order: get, set, del, Display for Response, check_invariants, replay. \
             The types, constructors and apply are given.",
+        allows_unsafe: false,
         builtins: &probe_lesson01::BUILTINS,
     },
     Lesson {
@@ -32,6 +37,7 @@ pub const LESSONS: &[Lesson] = &[
             of ConcurrentStore in order: get under the read lock, set and del under the \
             write lock, check_invariants under the read lock. The trait, the struct and \
             its constructors are given.",
+        allows_unsafe: false,
         builtins: &probe_lesson02::BUILTINS,
     },
     Lesson {
@@ -42,6 +48,7 @@ pub const LESSONS: &[Lesson] = &[
             in order: plan, perform, run_threads, check_reads, run_stress, Display for \
             StressReport. The store trait, the configuration and the report types are \
             given. `cargo run -p lesson03-stress-test` runs your test on lesson 02's store.",
+        allows_unsafe: false,
         builtins: &probe_lesson03::BUILTINS,
     },
     Lesson {
@@ -54,6 +61,7 @@ pub const LESSONS: &[Lesson] = &[
             lessons/lesson04-concurrency-policy/POLICY.md with your policy. The traits, the \
             types, validate, encode and the file helpers are given; read the chapter's \
             turnstile picture first.",
+        allows_unsafe: false,
         builtins: &probe_lesson04::BUILTINS,
     },
     Lesson {
@@ -65,6 +73,7 @@ pub const LESSONS: &[Lesson] = &[
             (histogram.rs), Store::execute (lib.rs), the three stats readers, percentile, \
             then render_prometheus (exposition.rs). The store, its lock and the clock are \
             given.",
+        allows_unsafe: false,
         builtins: &probe_lesson05::BUILTINS,
     },
 ];
@@ -75,18 +84,20 @@ impl Lesson {
         format!("lesson{:02}", self.number)
     }
 
-    /// `lesson01-state-machine`: the folder under lessons/ and solutions/, and the
-    /// book chapter's file name.
+    /// `lesson01-state-machine`: the folder under lessons/ and solutions/, the
+    /// learner's package name, and the book chapter's file name.
     pub fn dir_name(&self) -> String {
         format!("{}-{}", self.id(), self.slug)
     }
 
-    pub fn probe_package(&self) -> String {
-        format!("probe-{}", self.id())
+    /// `lesson01_state_machine`: the learner's crate as Rust code names it.
+    pub fn crate_name(&self) -> String {
+        self.dir_name().replace('-', "_")
     }
 
-    pub fn learner_probe_bin(&self) -> String {
-        format!("probe-{}-learner", self.id())
+    /// The lesson's criteria, as the checker knows them (never as a probe says).
+    pub fn criteria(&self) -> Vec<&'static probe_kit::Info> {
+        self.builtins.criteria()
     }
 }
 

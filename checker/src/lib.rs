@@ -5,6 +5,7 @@ pub mod build;
 pub mod check;
 pub mod cli;
 pub mod diff;
+pub mod inspect;
 pub mod lessons;
 pub mod probe;
 pub mod progress;

@@ -34,7 +34,6 @@ fn run(command: Command) -> Result<u8> {
         Command::Probe {
             lesson,
             implementation,
-            args,
         } => {
             let lesson = lessons::find(&lesson)?;
             let Some(probe) = lesson.builtins.probe(&implementation) else {
@@ -43,7 +42,7 @@ fn run(command: Command) -> Result<u8> {
                     lesson.id()
                 );
             };
-            probe_kit::probe_main(probe.as_ref(), &args)
+            probe_kit::probe_main(probe.as_ref())
         }
         Command::Check(args) => check(&Workspace::locate()?, args),
         Command::List => {
@@ -98,7 +97,7 @@ fn check(workspace: &Workspace, args: CheckArgs) -> Result<u8> {
 
 fn hint(lesson: &lessons::Lesson) -> String {
     let mut out = format!("{} ({})\n\n{}\n", lesson.id(), lesson.title, lesson.start);
-    for info in lesson.builtins.criteria {
+    for info in lesson.criteria() {
         out += &format!(
             "\n{}: {}\n  {}\n  read: {}\n",
             info.id, info.title, info.hint, info.book
@@ -124,7 +123,9 @@ fn verify_stubs(workspace: &Workspace) -> Result<u8> {
             .iter()
             .filter(|c| c.status == Status::NotImplemented)
             .count();
-        let verdict = if report.build_error.is_some() {
+        let verdict = if let Some(refusal) = &report.refused {
+            format!("refused: {refusal}")
+        } else if report.build_error.is_some() {
             "does not build".to_owned()
         } else if !passing.is_empty() {
             format!("passes {} although it is a stub", passing.join(", "))
@@ -134,7 +135,7 @@ fn verify_stubs(workspace: &Workspace) -> Result<u8> {
                 report.total
             )
         };
-        let fine = report.build_error.is_none() && passing.is_empty();
+        let fine = report.build_error.is_none() && report.refused.is_none() && passing.is_empty();
         ok &= fine;
         println!(
             "{} {}: {verdict}",

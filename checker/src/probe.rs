@@ -1,43 +1,63 @@
-//! Running a criterion in a child process, and never waiting on it forever.
+//! Running a criterion in a child process, never waiting on it forever, and
+//! believing only what arrives on the harness's own channel.
 //!
-//! Learner code can deadlock, spin or abort; none of that may hang or crash the
-//! checker. A stuck thread cannot be stopped from inside its own process, so every
-//! criterion runs in a process of its own, which is killed at its deadline.
+//! Learner code can deadlock, spin, abort, print anything, or pretend to be the
+//! harness; none of that may hang the checker or turn into a PASS. A stuck thread
+//! cannot be stopped from inside its own process, so every criterion runs in a
+//! process of its own, which is killed at its deadline. The outcome travels on a
+//! Unix socket that only the harness can write to (see `probe_kit::protocol` for
+//! why), opened with a secret made for this one run; stdout and stderr are kept as
+//! the learner's output, bounded, and never parsed.
 
-use std::io::{BufRead, BufReader, Read};
+use std::ffi::OsString;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::fs::DirBuilderExt;
+use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
-use probe_kit::protocol::{self, CriterionInfo, Message, Outcome};
+use anyhow::{Context, Result};
+use probe_kit::protocol::{self, Message, Outcome, Request};
 
-/// How to start a probe: a program and the arguments that come before the probe's own.
+/// How much of each of stdout and stderr is kept as evidence; the rest is counted
+/// and dropped, so a print loop in learner code cannot eat the checker's memory.
+pub const OUTPUT_KEPT: usize = 16 * 1024;
+
+/// How long a probe may take to exit after sending its outcome. The harness exits
+/// at once; this only has to absorb a busy machine.
+const EXIT_GRACE: Duration = Duration::from_secs(5);
+
+/// How to start a probe: a program, the arguments that come before nothing else
+/// (the request travels on stdin), and any extra environment.
 #[derive(Clone)]
 pub struct ProbeCommand {
     pub program: PathBuf,
     pub leading_args: Vec<String>,
+    pub env: Vec<(OsString, OsString)>,
 }
 
 /// What one run of a criterion came to, as seen from outside the probe.
+#[derive(Debug)]
 pub enum Ended {
     Reported(Outcome),
     /// No outcome before the deadline.
-    Hung {
-        after: Duration,
-    },
-    /// The process ended without reporting: an abort, a stack overflow, a signal.
-    Crashed {
-        status: String,
-    },
+    Hung { after: Duration },
+    /// The process ended without reporting: an abort, a stack overflow, a signal,
+    /// or learner code that called `exit`.
+    Crashed { status: String },
+    /// Something the harness never does: a channel message without this run's
+    /// secret, a second outcome, or a process that reported and then would not exit
+    /// cleanly. The outcome, if any, is not believed.
+    Untrusted { why: String },
 }
 
 pub struct Run {
     pub ended: Ended,
-    /// What the implementation printed itself (stdout lines that are not protocol,
-    /// then stderr), kept as evidence.
+    /// What the implementation printed itself (stdout, then stderr), bounded.
     pub output: String,
     pub elapsed: Duration,
     /// The probe's last progress line: what was running when it failed, hung or died.
@@ -45,115 +65,281 @@ pub struct Run {
 }
 
 impl ProbeCommand {
-    fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(&self.program);
-        command
+    /// Runs one criterion and waits for its outcome at most `deadline`.
+    pub fn run(&self, criterion: &str, seed: u64, deadline: Duration) -> Result<Run> {
+        let started = Instant::now();
+        let channel = Channel::open()?;
+        let request = Request {
+            criterion: criterion.to_owned(),
+            seed,
+            secret: channel.secret.clone(),
+            socket: channel.socket.display().to_string(),
+        };
+        let mut child = Command::new(&self.program)
             .args(&self.leading_args)
-            .args(args)
-            .stdin(Stdio::null())
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             // Reasons, not backtraces; and never write or accept a snapshot.
             .env("RUST_BACKTRACE", "0")
             .env("INSTA_UPDATE", "no")
-            .env_remove("INSTA_FORCE_PASS");
-        command
-    }
-
-    /// Asks the probe for its criteria.
-    pub fn list(&self) -> Result<Vec<CriterionInfo>> {
-        let output = self
-            .command(&["list"])
-            .output()
-            .with_context(|| format!("cannot start the probe {}", self.program.display()))?;
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        for line in stdout.lines() {
-            if let Some(Message::Criteria { list }) = protocol::parse(line) {
-                return Ok(list);
-            }
-        }
-        bail!(
-            "the probe {} did not list its criteria (exit {}): {}",
-            self.program.display(),
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
-        )
-    }
-
-    /// Runs one criterion and waits for it at most `deadline`.
-    pub fn run(&self, criterion: &str, seed: u64, deadline: Duration) -> Result<Run> {
-        let started = Instant::now();
-        let mut child = self
-            .command(&["run", criterion, "--seed", &seed.to_string()])
+            .env_remove("INSTA_FORCE_PASS")
             .spawn()
             .with_context(|| format!("cannot start the probe {}", self.program.display()))?;
+        send_request(child.stdin.take(), &request);
+        let stdout = Capture::start(child.stdout.take());
+        let stderr = Capture::start(child.stderr.take());
 
-        // Readers on their own threads, so a full pipe never blocks the probe and the
-        // deadline below is the only wait.
-        let (lines_tx, lines) = mpsc::channel::<String>();
-        let stdout = child.stdout.take().context("probe stdout")?;
-        thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if lines_tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut stderr = child.stderr.take().context("probe stderr")?;
-        let stderr_reader = thread::spawn(move || {
-            let mut text = String::new();
-            let _ = stderr.read_to_string(&mut text);
-            text
-        });
-
-        let mut printed = Vec::new();
-        let mut last_progress = None;
-        let mut outcome = None;
-        let hung = loop {
-            let left = deadline.saturating_sub(started.elapsed());
-            match lines.recv_timeout(left) {
-                Ok(line) => match protocol::parse(&line) {
-                    Some(Message::Progress { what }) => last_progress = Some(what),
-                    Some(Message::Outcome { outcome: o }) => outcome = Some(o),
-                    Some(Message::Criteria { .. }) => {}
-                    None => printed.push(line),
-                },
-                Err(mpsc::RecvTimeoutError::Disconnected) => break false,
-                Err(mpsc::RecvTimeoutError::Timeout) => break true,
-            }
+        let deadline_at = started + deadline;
+        let watched = match channel.accept(&mut child, deadline_at) {
+            Accepted::Stream(stream) => watch(stream, &channel.secret, deadline_at),
+            Accepted::Hung => Watched::hung(),
+            Accepted::Exited => Watched::default(),
         };
         let elapsed = started.elapsed();
-        let status = if hung {
-            kill(&mut child)
-        } else {
-            wait_briefly(&mut child)
-        };
-        // After a kill the stderr pipe closes; after a clean exit it already has.
-        let stderr_text = if status.is_some() {
-            stderr_reader.join().unwrap_or_default()
-        } else {
-            String::new()
-        };
 
-        let ended = match (outcome, hung) {
-            (Some(outcome), _) => Ended::Reported(outcome),
-            (None, true) => Ended::Hung { after: elapsed },
-            (None, false) => Ended::Crashed {
-                status: status.map_or_else(|| "unknown".to_owned(), describe_status),
+        // Every way out ends with the process gone: killed if it is still there.
+        let status = match watched.end {
+            End::Disconnected => wait_until(&mut child, Instant::now() + EXIT_GRACE),
+            End::Hung | End::DidNotExit => None,
+        }
+        .or_else(|| kill(&mut child));
+        let clean_exit = status.is_some_and(|s| s.success());
+
+        let ended = match (watched.untrusted, watched.outcome, watched.end) {
+            (Some(why), _, _) => Ended::Untrusted { why },
+            (None, Some(outcome), End::Disconnected) if clean_exit => Ended::Reported(outcome),
+            (None, Some(_), _) => Ended::Untrusted {
+                why: format!(
+                    "the probe reported, then did not exit cleanly ({})",
+                    status.map_or_else(|| "it was still running".to_owned(), describe_status)
+                ),
+            },
+            (None, None, End::Hung) => Ended::Hung { after: elapsed },
+            (None, None, _) => Ended::Crashed {
+                status: status.map_or_else(|| "did not exit".to_owned(), describe_status),
             },
         };
-        let mut output = printed.join("\n");
-        if !stderr_text.trim().is_empty() {
-            output = format!("{output}\n{}", stderr_text.trim_end())
-                .trim_start()
-                .to_owned();
-        }
+        let output = [stdout.finish(), stderr.finish()]
+            .into_iter()
+            .filter(|text| !text.trim().is_empty())
+            .map(|text| text.trim_end().to_owned())
+            .collect::<Vec<_>>()
+            .join("\n");
         Ok(Run {
             ended,
             output,
             elapsed,
-            last_progress,
+            last_progress: watched.last_progress,
         })
+    }
+}
+
+/// The request goes in, and stdin closes, so the harness's read ends. A probe that
+/// is already gone makes the write fail; the run then reports how it ended.
+fn send_request(stdin: Option<ChildStdin>, request: &Request) {
+    if let Some(mut stdin) = stdin {
+        let json = serde_json::to_string(request).expect("a request always serializes");
+        let _ = stdin.write_all(json.as_bytes());
+    }
+}
+
+/// A private folder with the socket the harness connects to, and the run's secret.
+struct Channel {
+    dir: PathBuf,
+    socket: PathBuf,
+    listener: UnixListener,
+    secret: String,
+}
+
+enum Accepted {
+    Stream(UnixStream),
+    Hung,
+    Exited,
+}
+
+impl Channel {
+    fn open() -> Result<Channel> {
+        let secret = random_hex(16)?;
+        let dir = std::env::temp_dir().join(format!("kvlab-{}-{}", std::process::id(), &secret[..12]));
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&dir)
+            .with_context(|| format!("cannot create the private folder {}", dir.display()))?;
+        let socket = dir.join("probe.sock");
+        let listener = UnixListener::bind(&socket)
+            .with_context(|| format!("cannot listen on {}", socket.display()))?;
+        listener.set_nonblocking(true)?;
+        Ok(Channel {
+            dir,
+            socket,
+            listener,
+            secret,
+        })
+    }
+
+    /// Waits for the harness to connect, then removes the socket so that nobody
+    /// else can. The harness connects before it runs any learner code, so the
+    /// first connection is the harness's; its hello proves it.
+    fn accept(&self, child: &mut Child, deadline: Instant) -> Accepted {
+        loop {
+            match self.listener.accept() {
+                Ok((stream, _)) => {
+                    let _ = std::fs::remove_file(&self.socket);
+                    return match stream.set_nonblocking(false) {
+                        Ok(()) => Accepted::Stream(stream),
+                        Err(_) => Accepted::Exited,
+                    };
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(_) => return Accepted::Exited,
+            }
+            if matches!(child.try_wait(), Ok(Some(_)) | Err(_)) {
+                return Accepted::Exited;
+            }
+            if Instant::now() >= deadline {
+                return Accepted::Hung;
+            }
+            thread::sleep(Duration::from_millis(1));
+        }
+    }
+}
+
+impl Drop for Channel {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn random_hex(bytes: usize) -> Result<String> {
+    let mut buf = vec![0u8; bytes];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut buf))
+        .context("cannot read /dev/urandom for the run's secret")?;
+    Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// How the wait on the channel ended.
+#[derive(Debug, Clone, Copy, Default)]
+enum End {
+    /// The harness closed the channel: the probe is exiting.
+    #[default]
+    Disconnected,
+    /// No outcome by the deadline.
+    Hung,
+    /// An outcome, and then the channel stayed open past the grace period.
+    DidNotExit,
+}
+
+#[derive(Default)]
+struct Watched {
+    outcome: Option<Outcome>,
+    last_progress: Option<String>,
+    untrusted: Option<String>,
+    end: End,
+}
+
+impl Watched {
+    fn hung() -> Watched {
+        Watched {
+            end: End::Hung,
+            ..Watched::default()
+        }
+    }
+}
+
+/// Reads the channel until the harness closes it, the deadline passes, or the
+/// harness overstays its outcome.
+fn watch(stream: UnixStream, secret: &str, deadline: Instant) -> Watched {
+    let (lines_tx, lines) = mpsc::channel::<String>();
+    thread::spawn(move || {
+        for line in BufReader::new(stream).lines().map_while(Result::ok) {
+            if lines_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut watched = Watched::default();
+    let mut greeted = false;
+    let mut until = deadline;
+    watched.end = loop {
+        match lines.recv_timeout(until.saturating_duration_since(Instant::now())) {
+            Ok(line) => {
+                let untrusted = match (greeted, protocol::parse(&line)) {
+                    (false, Some(Message::Hello { secret: s })) if s == secret => {
+                        greeted = true;
+                        None
+                    }
+                    (false, _) => Some("the first message on the outcome channel did not carry this run's secret"),
+                    (true, Some(Message::Progress { what })) => {
+                        watched.last_progress = Some(what);
+                        None
+                    }
+                    (true, Some(Message::Outcome { outcome })) if watched.outcome.is_none() => {
+                        watched.outcome = Some(outcome);
+                        until = Instant::now() + EXIT_GRACE;
+                        None
+                    }
+                    (true, Some(Message::Outcome { .. })) => Some("the probe sent a second outcome"),
+                    (true, _) => Some("the outcome channel carried a line the harness never sends"),
+                };
+                if let Some(why) = untrusted {
+                    watched.untrusted = Some(why.to_owned());
+                    break End::DidNotExit;
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => break End::Disconnected,
+            Err(mpsc::RecvTimeoutError::Timeout) if watched.outcome.is_some() => {
+                break End::DidNotExit;
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => break End::Hung,
+        }
+    };
+    watched
+}
+
+/// One of the probe's output streams, read on a thread of its own so that a full
+/// pipe never blocks the probe, and kept up to [`OUTPUT_KEPT`] bytes.
+struct Capture {
+    kept: Arc<Mutex<(Vec<u8>, usize)>>,
+    done: mpsc::Receiver<()>,
+}
+
+impl Capture {
+    fn start(stream: Option<impl Read + Send + 'static>) -> Capture {
+        let kept = Arc::new(Mutex::new((Vec::new(), 0)));
+        let (done_tx, done) = mpsc::channel();
+        if let Some(mut stream) = stream {
+            let kept = Arc::clone(&kept);
+            thread::spawn(move || {
+                let mut chunk = [0u8; 8192];
+                while let Ok(n @ 1..) = stream.read(&mut chunk) {
+                    let mut kept = kept.lock().unwrap_or_else(|e| e.into_inner());
+                    let room = OUTPUT_KEPT.saturating_sub(kept.0.len()).min(n);
+                    kept.0.extend_from_slice(&chunk[..room]);
+                    kept.1 += n - room;
+                }
+                let _ = done_tx.send(());
+            });
+        }
+        Capture { kept, done }
+    }
+
+    /// What was kept. The process is gone by now, so the stream ends at once,
+    /// unless a process it started still holds it open: then take what is there.
+    fn finish(self) -> String {
+        let _ = self.done.recv_timeout(Duration::from_millis(500));
+        let kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+        let mut text = String::from_utf8_lossy(&kept.0).into_owned();
+        if kept.1 > 0 {
+            text += &format!(
+                "\n[... {} more bytes not kept: the checker keeps the first {} KiB]",
+                kept.1,
+                OUTPUT_KEPT / 1024
+            );
+        }
+        text
     }
 }
 
@@ -162,88 +348,178 @@ fn kill(child: &mut Child) -> Option<ExitStatus> {
     child.wait().ok()
 }
 
-/// The probe closed its stdout, so it is exiting; give it a moment, then make sure.
-fn wait_briefly(child: &mut Child) -> Option<ExitStatus> {
-    let until = Instant::now() + Duration::from_secs(5);
+fn wait_until(child: &mut Child, until: Instant) -> Option<ExitStatus> {
     while Instant::now() < until {
         match child.try_wait() {
             Ok(Some(status)) => return Some(status),
-            Ok(None) => thread::sleep(Duration::from_millis(5)),
+            Ok(None) => thread::sleep(Duration::from_millis(1)),
             Err(_) => break,
         }
     }
-    kill(child)
+    None
 }
 
-fn describe_status(status: ExitStatus) -> String {
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::ExitStatusExt;
-        if let Some(signal) = status.signal() {
-            let name = match signal {
-                6 => " (SIGABRT: an abort, such as a panic while panicking)",
-                9 => " (SIGKILL)",
-                11 => " (SIGSEGV: a stack overflow or bad memory access)",
-                _ => "",
-            };
-            return format!("was killed by signal {signal}{name}");
-        }
+pub fn describe_status(status: ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    if let Some(signal) = status.signal() {
+        let name = match signal {
+            6 => " (SIGABRT: an abort, such as a stack overflow or a panic while panicking)",
+            9 => " (SIGKILL)",
+            11 => " (SIGSEGV: a bad memory access)",
+            _ => "",
+        };
+        return format!("was killed by signal {signal}{name}");
     }
     match status.code() {
-        Some(code) => format!("exited with status {code} before reporting"),
+        Some(code) => format!("exited with status {code}"),
         None => status.to_string(),
     }
 }
 
 #[cfg(test)]
 mod tests {
+    //! The probe side is played by this test binary itself: started again with
+    //! `KVLAB_FAKE_PROBE=<mode>`, the `fake_probe` test below acts as a harness that
+    //! behaves well or badly in one chosen way.
+
     use super::*;
 
-    /// A stand-in probe: a shell script playing the part of a misbehaving child.
-    fn shell(script: &str) -> ProbeCommand {
+    const MODE: &str = "KVLAB_FAKE_PROBE";
+
+    fn fake(mode: &str) -> ProbeCommand {
         ProbeCommand {
-            program: "sh".into(),
-            // `sh -c SCRIPT NAME ARGS...`: the probe's own arguments land in $1...
-            leading_args: vec!["-c".into(), script.into(), "probe".into()],
+            program: std::env::current_exe().unwrap(),
+            leading_args: vec![
+                "--exact".into(),
+                "probe::tests::fake_probe".into(),
+                "--nocapture".into(),
+                "--test-threads=1".into(),
+            ],
+            env: vec![(MODE.into(), mode.into())],
         }
     }
 
+    /// Not a test of its own: the body of the fake probe.
     #[test]
-    fn an_outcome_and_the_programs_own_output_are_collected() {
-        let script = r#"echo "learner says hi"; echo '@@kvlab {"kind":"progress","what":"step 1"}'; echo '@@kvlab {"kind":"outcome","outcome":{"status":"pass"}}'"#;
-        let run = shell(script).run("c", 1, Duration::from_secs(10)).unwrap();
-        assert!(matches!(run.ended, Ended::Reported(Outcome::Pass)));
-        assert_eq!(run.output, "learner says hi");
+    fn fake_probe() {
+        let Ok(mode) = std::env::var(MODE) else {
+            return;
+        };
+        let mut input = String::new();
+        std::io::stdin().read_to_string(&mut input).unwrap();
+        let request: Request = serde_json::from_str(&input).unwrap();
+        let mut stream = UnixStream::connect(&request.socket).unwrap();
+        let mut send = |message: Message| {
+            writeln!(stream, "{}", serde_json::to_string(&message).unwrap()).unwrap();
+        };
+        let secret = match mode.as_str() {
+            "wrong-secret" => "0".repeat(32),
+            _ => request.secret.clone(),
+        };
+        send(Message::Hello { secret });
+        send(Message::Progress {
+            what: "taking the write lock".into(),
+        });
+        match mode.as_str() {
+            "hang" => thread::sleep(Duration::from_secs(30)),
+            "flood" => {
+                let line = "x".repeat(1000);
+                for _ in 0..1000 {
+                    println!("{line}");
+                }
+            }
+            _ => {}
+        }
+        send(Message::Outcome {
+            outcome: Outcome::Pass,
+        });
+        match mode.as_str() {
+            "two-outcomes" => send(Message::Outcome {
+                outcome: Outcome::Pass,
+            }),
+            "linger" => thread::sleep(Duration::from_secs(30)),
+            "exit-3" => std::process::exit(3),
+            _ => {}
+        }
+        std::process::exit(0)
+    }
+
+    fn run(mode: &str, deadline: Duration) -> Run {
+        fake(mode).run("c", 1, deadline).unwrap()
+    }
+
+    #[test]
+    fn an_honest_probe_is_believed() {
+        let run = run("honest", Duration::from_secs(30));
+        assert!(matches!(run.ended, Ended::Reported(Outcome::Pass)), "{:?}", run.ended);
+        assert_eq!(run.last_progress.as_deref(), Some("taking the write lock"));
+    }
+
+    #[test]
+    fn a_probe_without_the_secret_is_not_believed() {
+        let run = run("wrong-secret", Duration::from_secs(30));
+        assert!(matches!(run.ended, Ended::Untrusted { .. }), "{:?}", run.ended);
+    }
+
+    #[test]
+    fn a_second_outcome_is_not_believed() {
+        let run = run("two-outcomes", Duration::from_secs(30));
+        assert!(matches!(run.ended, Ended::Untrusted { .. }), "{:?}", run.ended);
+    }
+
+    #[test]
+    fn a_probe_that_reports_and_then_fails_to_exit_cleanly_is_not_believed() {
+        for mode in ["exit-3"] {
+            let run = run(mode, Duration::from_secs(30));
+            match run.ended {
+                Ended::Untrusted { why } => assert!(why.contains("status 3"), "{why}"),
+                other => panic!("{mode}: {other:?}"),
+            }
+        }
     }
 
     #[test]
     fn a_probe_that_never_reports_is_killed_at_its_deadline_and_named() {
-        let script =
-            r#"echo '@@kvlab {"kind":"progress","what":"taking the write lock"}'; exec sleep 30"#;
         let started = Instant::now();
-        let run = shell(script)
-            .run("c", 1, Duration::from_millis(300))
-            .unwrap();
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "the checker waited for the hang"
-        );
+        let run = run("hang", Duration::from_millis(500));
+        assert!(started.elapsed() < Duration::from_secs(10));
+        assert!(matches!(run.ended, Ended::Hung { .. }), "{:?}", run.ended);
         assert_eq!(run.last_progress.as_deref(), Some("taking the write lock"));
-        match run.ended {
-            Ended::Hung { .. } => {}
-            _ => panic!("a hang was not reported as a hang"),
-        }
     }
 
     #[test]
-    fn a_probe_that_aborts_is_a_crash_with_its_signal() {
-        let run = shell("echo 'fatal runtime error' >&2; kill -ABRT $$")
-            .run("c", 1, Duration::from_secs(10))
-            .unwrap();
+    fn a_flood_of_output_is_kept_bounded() {
+        let run = run("flood", Duration::from_secs(30));
+        assert!(matches!(run.ended, Ended::Reported(Outcome::Pass)), "{:?}", run.ended);
+        assert!(run.output.len() < OUTPUT_KEPT + 4096, "{}", run.output.len());
+        assert!(run.output.contains("more bytes not kept"), "{}", &run.output[run.output.len() - 200..]);
+    }
+
+    #[test]
+    fn a_probe_that_dies_before_reporting_is_a_crash_with_its_signal() {
+        let probe = ProbeCommand {
+            program: "sh".into(),
+            leading_args: vec!["-c".into(), "echo 'fatal runtime error' >&2; kill -ABRT $$".into()],
+            env: vec![],
+        };
+        let run = probe.run("c", 1, Duration::from_secs(10)).unwrap();
         match run.ended {
-            Ended::Crashed { status, .. } => assert!(status.contains("signal 6"), "{status}"),
-            _ => panic!("an abort was not reported as a crash"),
+            Ended::Crashed { status } => assert!(status.contains("signal 6"), "{status}"),
+            other => panic!("an abort was not reported as a crash: {other:?}"),
         }
         assert!(run.output.contains("fatal runtime error"));
+    }
+
+    #[test]
+    fn lines_on_stdout_are_output_never_outcomes() {
+        let line = r#"{"kind":"outcome","outcome":{"status":"pass"}}"#;
+        let probe = ProbeCommand {
+            program: "sh".into(),
+            leading_args: vec!["-c".into(), format!("echo '@@kvlab {line}'; echo '{line}'")],
+            env: vec![],
+        };
+        let run = probe.run("c", 1, Duration::from_secs(10)).unwrap();
+        assert!(matches!(run.ended, Ended::Crashed { .. }), "{:?}", run.ended);
+        assert!(run.output.contains(line));
     }
 }

@@ -4,7 +4,8 @@
 use std::fmt::Write as _;
 use std::io::IsTerminal;
 
-use probe_kit::protocol::{CriterionInfo, Outcome};
+use probe_kit::Info;
+use probe_kit::protocol::Outcome;
 use serde::{Deserialize, Serialize};
 
 use crate::probe::{Ended, Run};
@@ -19,6 +20,8 @@ pub struct Report {
     pub seed: u64,
     /// The compiler's output when the crate does not build; then no criterion ran.
     pub build_error: Option<String>,
+    /// Why the checker would not build or run the crate; then no criterion ran.
+    pub refused: Option<String>,
     pub criteria: Vec<CriterionReport>,
     pub passed: usize,
     pub total: usize,
@@ -42,6 +45,8 @@ pub enum FailureKind {
     Panic,
     Hang,
     Crash,
+    /// The probe process did something the harness never does.
+    Untrusted,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -78,6 +83,7 @@ impl Report {
             graded,
             seed,
             build_error: None,
+            refused: None,
             criteria,
             passed,
             total,
@@ -85,33 +91,33 @@ impl Report {
     }
 
     pub fn all_pass(&self) -> bool {
-        self.build_error.is_none() && self.passed == self.total
+        self.build_error.is_none() && self.refused.is_none() && self.passed == self.total
     }
 }
 
 impl CriterionReport {
-    pub fn not_run(info: &CriterionInfo) -> Self {
+    pub fn not_run(info: &Info) -> Self {
         Self::blank(info, Status::NotRun)
     }
 
-    fn blank(info: &CriterionInfo, status: Status) -> Self {
+    fn blank(info: &Info, status: Status) -> Self {
         CriterionReport {
-            id: info.id.clone(),
-            title: info.title.clone(),
+            id: info.id.to_owned(),
+            title: info.title.to_owned(),
             status,
             failure: None,
             expected: None,
             seen: None,
             detail: None,
             output: None,
-            hint: info.hint.clone(),
-            book: info.book.clone(),
+            hint: info.hint.to_owned(),
+            book: info.book.to_owned(),
             elapsed_ms: 0,
         }
     }
 
     /// Turns what happened to one probe run into the learner's terms.
-    pub fn from_run(info: &CriterionInfo, run: Run) -> Self {
+    pub fn from_run(info: &Info, run: Run) -> Self {
         let mut report = Self::blank(info, Status::Fail);
         report.elapsed_ms = run.elapsed.as_millis();
         report.output = Some(run.output).filter(|o| !o.trim().is_empty());
@@ -159,7 +165,16 @@ impl CriterionReport {
             Ended::Crashed { status } => (
                 FailureKind::Crash,
                 "a result".to_owned(),
-                format!("the process {status}{during}"),
+                format!("the process {status}{during} before reporting"),
+                None,
+            ),
+            Ended::Untrusted { why } => (
+                FailureKind::Untrusted,
+                "a report from the checker's own harness".to_owned(),
+                format!(
+                    "{why}{during}. The checker believes only its harness, so this run \
+                     does not count as passed."
+                ),
                 None,
             ),
         };
@@ -200,6 +215,21 @@ pub fn render_text(report: &Report, replay_command: &str) -> String {
         report.graded,
         report.seed
     );
+    if let Some(refusal) = &report.refused {
+        let _ = writeln!(
+            out,
+            "{}\n",
+            paint.paint("1;31", "The checker refuses to build your crate; no criterion ran.")
+        );
+        let _ = writeln!(out, "{}", refusal.trim_end());
+        let _ = writeln!(
+            out,
+            "\nThe checker runs your code with its own harness and believes only what it can \
+             verify, so a crate may hold only what the lesson ships: its source files, in its \
+             own folder, with the lesson's dependencies."
+        );
+        return out;
+    }
     if let Some(error) = &report.build_error {
         let _ = writeln!(
             out,

@@ -41,6 +41,15 @@ impl Workspace {
         self.root.join("solutions").join(lesson.dir_name())
     }
 
+    /// Cargo's target folder for the course, shared by the learner's probes so that
+    /// compiled dependencies are built once.
+    pub fn target_dir(&self) -> PathBuf {
+        std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .map(|dir| self.root.join(dir))
+            .unwrap_or_else(|| self.root.join("target"))
+    }
+
     /// Where the checker keeps what it remembers between runs (the last results).
     pub fn state_dir(&self) -> PathBuf {
         self.root.join("target").join("kvlab")

@@ -48,7 +48,7 @@ fn every_fixture_is_rejected_by_the_criterion_it_breaks() {
                     "--fixture",
                     fixture.name,
                     "--only",
-                    fixture.rejected_by,
+                    fixture.rejected_by.id,
                     "--json",
                     "--seed",
                     &seed,
@@ -101,12 +101,12 @@ fn every_reference_passes_every_criterion() {
 #[test]
 fn every_criterion_has_a_fixture_and_every_fixture_a_real_criterion() {
     for lesson in LESSONS {
-        let ids: BTreeSet<&str> = lesson.builtins.criteria.iter().map(|c| c.id).collect();
+        let ids: BTreeSet<&str> = lesson.criteria().into_iter().map(|c| c.id).collect();
         let covered: BTreeSet<&str> = lesson
             .builtins
             .fixtures
             .iter()
-            .map(|f| f.rejected_by)
+            .map(|f| f.rejected_by.id)
             .collect();
         assert_eq!(
             ids,
@@ -121,7 +121,7 @@ fn every_criterion_has_a_fixture_and_every_fixture_a_real_criterion() {
 fn every_book_link_names_an_existing_section() {
     let book = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../book/src");
     for lesson in LESSONS {
-        for criterion in lesson.builtins.criteria {
+        for criterion in lesson.criteria() {
             let (page, anchor) = criterion
                 .book
                 .split_once('#')

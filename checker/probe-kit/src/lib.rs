@@ -2,14 +2,16 @@
 //!
 //! A *probe* is a small program that runs one grading criterion against one
 //! implementation of a lesson (the learner's crate, the reference, or a deliberately
-//! broken fixture) and reports the outcome on stdout. The checker starts one probe
-//! process per criterion, so a deadlock, an infinite loop or an abort in learner code
-//! only ever takes down that one process, which the checker kills at its deadline.
+//! broken fixture) and reports the outcome to the checker. The checker starts one
+//! probe process per criterion, so a deadlock, an infinite loop or an abort in
+//! learner code only ever takes down that one process, which the checker kills at
+//! its deadline.
 //!
-//! Every lesson's probe crate provides a [`Probe`]; this crate supplies the rest:
-//! the criterion metadata ([`Info`]), the verdict types, the protocol spoken over
-//! stdout ([`protocol`]), panic capture that turns `todo!()` into "not implemented
-//! yet", and expected-output snapshots ([`snapshot`]).
+//! Every lesson's probe crate provides its table of [`Criterion`]s; this crate
+//! supplies the rest: the criterion metadata ([`Info`]), the verdict types, the one
+//! [`Probe`] implementation ([`Graded`]), the harness and its private channel to the
+//! checker ([`probe_main`], [`protocol`]), panic capture that turns `todo!()` into
+//! "not implemented yet", and expected-output snapshots ([`snapshot`]).
 
 pub mod protocol;
 mod runner;
@@ -98,22 +100,86 @@ impl Ctx {
     /// Tells the checker what is about to happen. If the probe never finishes, the
     /// last progress line is how the report names the operation that hung.
     pub fn progress(&self, what: impl fmt::Display) {
-        protocol::emit(&protocol::Message::Progress {
+        protocol::send(&protocol::Message::Progress {
             what: what.to_string(),
         });
     }
 }
 
+/// One criterion: what the checker shows for it, and the function that grades a
+/// subject against it. The id lives in `info` and nowhere else, so a fixture names
+/// the criterion it breaks by its `Info` (a typo does not compile) and the runner
+/// finds the function by the same value.
+pub struct Criterion<S> {
+    pub info: &'static Info,
+    pub run: fn(&S, &Ctx) -> Verdict,
+}
+
+impl<S> Criterion<S> {
+    pub const fn new(info: &'static Info, run: fn(&S, &Ctx) -> Verdict) -> Self {
+        Criterion { info, run }
+    }
+}
+
+/// A lesson's criteria bound to one implementation of the lesson: what a probe
+/// process runs.
+pub trait Probe {
+    fn criteria(&self) -> Vec<&'static Info>;
+    /// Runs criterion `id`, or `None` if the lesson has no such criterion. Panics
+    /// from the implementation are caught by the caller.
+    fn run(&self, id: &str, ctx: &Ctx) -> Option<Verdict>;
+}
+
+/// The one [`Probe`] every lesson uses: a subject and the lesson's criteria table.
+pub struct Graded<S> {
+    subject: S,
+    criteria: Vec<Criterion<S>>,
+    /// Applied to every failure, for evidence a lesson adds to all of them.
+    amend: fn(Failure, &Ctx) -> Failure,
+}
+
+impl<S> Graded<S> {
+    pub fn new(subject: S, criteria: Vec<Criterion<S>>) -> Self {
+        Graded {
+            subject,
+            criteria,
+            amend: |failure, _| failure,
+        }
+    }
+
+    /// Passes every failure through `amend` before it is reported.
+    pub fn amend_failures(mut self, amend: fn(Failure, &Ctx) -> Failure) -> Self {
+        self.amend = amend;
+        self
+    }
+}
+
+impl<S> Probe for Graded<S> {
+    fn criteria(&self) -> Vec<&'static Info> {
+        self.criteria.iter().map(|c| c.info).collect()
+    }
+
+    fn run(&self, id: &str, ctx: &Ctx) -> Option<Verdict> {
+        let criterion = self.criteria.iter().find(|c| c.info.id == id)?;
+        Some((criterion.run)(&self.subject, ctx).map_err(|f| (self.amend)(f, ctx)))
+    }
+}
+
 /// The probes a lesson compiles into the checker itself: the reference and the
-/// broken fixtures. (The learner's crate gets a probe binary of its own, built on
-/// demand, so that its compile errors never affect these.)
+/// broken fixtures. (The learner's crate gets a probe binary of its own, generated
+/// and built on demand, so that its compile errors never affect these.)
 pub struct Builtins {
-    pub criteria: &'static [Info],
     pub reference: fn() -> Box<dyn Probe>,
     pub fixtures: &'static [Fixture],
 }
 
 impl Builtins {
+    /// The lesson's criteria, in the order they run and are reported. The checker
+    /// takes them from here, never from a probe process.
+    pub fn criteria(&self) -> Vec<&'static Info> {
+        (self.reference)().criteria()
+    }
+
     /// `"reference"` or a fixture's name.
     pub fn probe(&self, name: &str) -> Option<Box<dyn Probe>> {
         if name == "reference" {
@@ -129,13 +195,6 @@ impl Builtins {
 /// A deliberately broken implementation, and the criterion that must reject it.
 pub struct Fixture {
     pub name: &'static str,
-    pub rejected_by: &'static str,
+    pub rejected_by: &'static Info,
     pub make: fn() -> Box<dyn Probe>,
-}
-
-/// One lesson's criteria, bound to one implementation of the lesson.
-pub trait Probe {
-    fn criteria(&self) -> &'static [Info];
-    /// Runs criterion `id`. Panics from the implementation are caught by the caller.
-    fn run(&self, id: &str, ctx: &Ctx) -> Verdict;
 }

@@ -1,35 +1,37 @@
-//! The lines a probe writes to stdout for the checker.
+//! How a probe and the checker talk, and why the checker can believe what it hears.
 //!
-//! Learner code may print whatever it likes, so protocol lines carry a prefix
-//! ([`PREFIX`]) followed by one JSON document; every other line is the learner's
-//! own output, which the checker keeps as evidence.
+//! Learner code runs inside the probe process, so nothing it can reach may carry a
+//! result. stdout and stderr are the learner's: the checker keeps them as evidence
+//! and never reads a verdict from them. Instead:
+//!
+//! 1. The checker writes one [`Request`] to the probe's stdin and closes it: which
+//!    criterion, which seed, a per-run secret, and the path of a Unix socket that
+//!    only the checker listens on. The criterion and seed are in no argument and no
+//!    environment variable, so learner code cannot see which criterion is running.
+//! 2. The harness ([`crate::probe_main`]) reads the request before it calls any
+//!    learner code (a lesson crate may not contain code that runs before `main`),
+//!    connects to the socket and sends [`Message::Hello`] with the secret.
+//! 3. The checker accepts that one connection and unlinks the socket, so no other
+//!    process can connect. Safe Rust cannot write to a socket it did not open (there
+//!    is no safe way to turn a descriptor number into a handle, and a socket cannot
+//!    be reopened through `/proc/self/fd`), so every later message on the connection
+//!    comes from the harness.
 
 use std::io::Write;
+use std::os::unix::net::UnixStream;
+use std::sync::{Mutex, OnceLock};
 
 use serde::{Deserialize, Serialize};
 
-pub const PREFIX: &str = "@@kvlab ";
-
-/// Criterion metadata as it travels to the checker.
+/// What the checker asks of one probe process, on its stdin.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct CriterionInfo {
-    pub id: String,
-    pub title: String,
-    pub hint: String,
-    pub book: String,
-    pub deadline_secs: u64,
-}
-
-impl From<&crate::Info> for CriterionInfo {
-    fn from(info: &crate::Info) -> Self {
-        CriterionInfo {
-            id: info.id.into(),
-            title: info.title.into(),
-            hint: info.hint.into(),
-            book: info.book.into(),
-            deadline_secs: info.deadline_secs,
-        }
-    }
+pub struct Request {
+    pub criterion: String,
+    pub seed: u64,
+    /// Proves to the checker that a connection is the harness's.
+    pub secret: String,
+    /// The Unix socket to report on.
+    pub socket: String,
 }
 
 /// How a criterion ended, as far as the probe can tell. Hangs and crashes are
@@ -44,9 +46,7 @@ pub enum Outcome {
         detail: Option<String>,
     },
     /// The implementation reached a `todo!()`; `step` is its message.
-    NotImplemented {
-        step: String,
-    },
+    NotImplemented { step: String },
     /// The implementation (or a thread it started) panicked.
     Panic {
         message: String,
@@ -54,25 +54,49 @@ pub enum Outcome {
     },
 }
 
+/// One line on the channel, from the harness to the checker.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Message {
-    Criteria { list: Vec<CriterionInfo> },
+    /// The first line: the request's secret, sent back.
+    Hello { secret: String },
+    /// What the criterion is about to do; the last one names a hang.
     Progress { what: String },
+    /// The criterion's result; the harness exits right after it.
     Outcome { outcome: Outcome },
 }
 
-/// Writes one protocol line and flushes it at once, so that it survives a hang
-/// or an abort that follows.
-pub fn emit(message: &Message) {
-    let json = serde_json::to_string(message).expect("protocol messages always serialize");
-    let mut out = std::io::stdout().lock();
-    // A closed stdout means the checker is gone; nobody is left to tell.
-    let _ = writeln!(out, "{PREFIX}{json}");
-    let _ = out.flush();
+/// The harness's end of the channel; unset outside a probe process (in unit tests,
+/// say), where [`send`] does nothing.
+static CHANNEL: OnceLock<Mutex<UnixStream>> = OnceLock::new();
+
+/// Connects to the checker and introduces the harness. Called once, by the harness,
+/// before any learner code runs.
+pub(crate) fn connect(request: &Request) -> std::io::Result<()> {
+    let stream = UnixStream::connect(&request.socket)?;
+    CHANNEL
+        .set(Mutex::new(stream))
+        .map_err(|_| std::io::Error::other("the channel is already open"))?;
+    send(&Message::Hello {
+        secret: request.secret.clone(),
+    });
+    Ok(())
 }
 
-/// Reads a protocol line back; `None` for the learner's own output.
+/// Sends one message as a line of JSON, at once, so that it survives a hang or an
+/// abort that follows.
+pub fn send(message: &Message) {
+    let Some(channel) = CHANNEL.get() else {
+        return;
+    };
+    let json = serde_json::to_string(message).expect("protocol messages always serialize");
+    let mut stream = channel.lock().unwrap_or_else(|e| e.into_inner());
+    // A closed channel means the checker is gone; nobody is left to tell.
+    let _ = writeln!(stream, "{json}");
+    let _ = stream.flush();
+}
+
+/// Reads one channel line back; `None` for a line that is not a message.
 pub fn parse(line: &str) -> Option<Message> {
-    serde_json::from_str(line.strip_prefix(PREFIX)?).ok()
+    serde_json::from_str(line).ok()
 }

@@ -1,12 +1,12 @@
-//! The probe process's main loop: `list` the criteria, or `run` one of them.
+//! The probe process's harness: take the request, open the channel, run one
+//! criterion, report, exit.
 
+use std::io::Read;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Mutex;
 
-use crate::protocol::{self, CriterionInfo, Message, Outcome};
+use crate::protocol::{self, Message, Outcome, Request};
 use crate::{Ctx, Probe};
-
-const USAGE: &str = "usage: <probe> list | run <criterion-id> --seed <n>";
 
 /// The message `todo!("...")` panics with, before its argument.
 const TODO_PREFIX: &str = "not yet implemented";
@@ -14,36 +14,34 @@ const TODO_PREFIX: &str = "not yet implemented";
 /// Where the panic hook leaves the first panic it saw, with its location.
 static FIRST_PANIC: Mutex<Option<(String, Option<String>)>> = Mutex::new(None);
 
-/// Runs a probe with the given command-line arguments (without the program name).
-/// Never returns: the process exits as soon as the outcome is written, because a
-/// thread stuck in learner code would otherwise keep it alive.
-pub fn probe_main(probe: &dyn Probe, args: &[String]) -> ! {
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    match args.as_slice() {
-        ["list"] => {
-            let list = probe.criteria().iter().map(CriterionInfo::from).collect();
-            protocol::emit(&Message::Criteria { list });
-            std::process::exit(0)
+/// The `main` of every probe process. Reads the checker's [`Request`] from stdin
+/// before anything else happens, so the criterion and the secret are in the
+/// harness's hands before any learner code can run. Never returns: the process
+/// exits as soon as the outcome is sent, because a thread stuck in learner code
+/// would otherwise keep it alive.
+pub fn probe_main(probe: &dyn Probe) -> ! {
+    let mut input = String::new();
+    let request: Request = match std::io::stdin()
+        .read_to_string(&mut input)
+        .ok()
+        .and_then(|_| serde_json::from_str(&input).ok())
+    {
+        Some(request) => request,
+        None => {
+            eprintln!(
+                "this is a kvlab probe: the checker starts it and sends it its request on \
+                 stdin. To grade a lesson, run `cargo run -p checker -- check lesson01`."
+            );
+            std::process::exit(2)
         }
-        ["run", id, "--seed", seed] => {
-            let Ok(seed) = seed.parse() else {
-                usage_error()
-            };
-            if !probe.criteria().iter().any(|c| c.id == *id) {
-                eprintln!("unknown criterion `{id}`");
-                std::process::exit(2)
-            }
-            let outcome = run_caught(probe, id, &Ctx::new(seed));
-            protocol::emit(&Message::Outcome { outcome });
-            std::process::exit(0)
-        }
-        _ => usage_error(),
+    };
+    if let Err(error) = protocol::connect(&request) {
+        eprintln!("the probe cannot reach the checker at {}: {error}", request.socket);
+        std::process::exit(2)
     }
-}
-
-fn usage_error() -> ! {
-    eprintln!("{USAGE}");
-    std::process::exit(2)
+    let outcome = run_caught(probe, &request.criterion, &Ctx::new(request.seed));
+    protocol::send(&Message::Outcome { outcome });
+    std::process::exit(0)
 }
 
 /// Runs the criterion, turning a panic anywhere in the process into an outcome.
@@ -67,9 +65,15 @@ fn run_caught(probe: &dyn Probe, id: &str, ctx: &Ctx) -> Outcome {
     // criterion; the first panic is still the most useful thing to report.
     let first_panic = take_recorded_panic();
     match (result, first_panic) {
+        (Ok(None), _) => Outcome::Fail {
+            expected: format!("a criterion `{id}` in this probe"),
+            seen: "no such criterion: the probe was built from other sources than the checker"
+                .into(),
+            detail: None,
+        },
         (_, Some((message, location))) => classify_panic(message, location),
-        (Ok(Ok(())), None) => Outcome::Pass,
-        (Ok(Err(f)), None) => Outcome::Fail {
+        (Ok(Some(Ok(()))), None) => Outcome::Pass,
+        (Ok(Some(Err(f))), None) => Outcome::Fail {
             expected: f.expected,
             seen: f.seen,
             detail: f.detail,

@@ -3,69 +3,69 @@
 
 use std::collections::BTreeMap;
 
-use probe_kit::{Ctx, Failure, Info, Verdict, ensure, snapshot};
+use probe_kit::{Criterion, Ctx, Failure, Info, Verdict, ensure, snapshot};
 use rand::{Rng, RngExt};
 use reference::{Command, Entry, Response, Violation};
 
 use crate::Subject;
 
-const BOOK: &str = "lesson01-state-machine.html";
 
-pub const CRITERIA: &[Info] = &[
-    Info {
-        id: "transcript",
-        title: "a scripted run prints the expected transcript",
-        hint: "Compare your output with the expected lines in the diff. A wrong response \
-               means get/set/del (steps 1-3); a right response printed differently means \
-               Display for Response (step 4).",
-        book: "lesson01-state-machine.html#step-4-print-responses",
-        deadline_secs: 10,
-    },
-    Info {
-        id: "versions-sequence",
-        title: "versions and the global sequence follow the rules on every step",
-        hint: "Only SET and the DEL of a live key are writes: each takes exactly one new \
-               sequence number and bumps that key's version by one. GET and the DEL of a \
-               missing key change nothing at all.",
-        book: "lesson01-state-machine.html#versions-and-the-global-sequence",
-        deadline_secs: 10,
-    },
-    Info {
-        id: "invariants-hold",
-        title: "the invariants hold after every step of random command logs",
-        hint: "The evidence names the broken invariant and the commands that led to it. \
-               Check that every write stores the sequence number it took in the entry.",
-        book: "lesson01-state-machine.html#the-invariants",
-        deadline_secs: 10,
-    },
-    Info {
-        id: "invariants-check",
-        title: "check_invariants reports each kind of corrupted state and accepts valid ones",
-        hint: "Check every entry (tombstones too) for rules 1 to 3, then the sum of all \
-               versions once at the end (rule 4), and return the matching Violation.",
-        book: "lesson01-state-machine.html#step-5-check-the-invariants",
-        deadline_secs: 10,
-    },
-    Info {
-        id: "replay",
-        title: "replaying a log twice gives the same state and responses as applying it",
-        hint: "Apply the commands one by one, in log order, to one new store. Do not group \
-               or reorder them, and do not iterate a HashMap to decide the order.",
-        book: "lesson01-state-machine.html#step-6-replay-the-log",
-        deadline_secs: 10,
-    },
-];
+pub const TRANSCRIPT: Info = Info {
+    id: "transcript",
+    title: "a scripted run prints the expected transcript",
+    hint: "Compare your output with the expected lines in the diff. A wrong response \
+           means get/set/del (steps 1-3); a right response printed differently means \
+           Display for Response (step 4).",
+    book: "lesson01-state-machine.html#step-4-print-responses",
+    deadline_secs: 10,
+};
 
-pub fn run<S: Subject>(subject: &S, id: &str, ctx: &Ctx) -> Verdict {
-    debug_assert!(CRITERIA.iter().all(|c| c.book.starts_with(BOOK)));
-    match id {
-        "transcript" => transcript(subject, ctx),
-        "versions-sequence" => versions_sequence(subject, ctx),
-        "invariants-hold" => invariants_hold(subject, ctx),
-        "invariants-check" => invariants_check(subject, ctx),
-        "replay" => replay(subject, ctx),
-        _ => unreachable!("the runner only passes listed criteria"),
-    }
+pub const VERSIONS_SEQUENCE: Info = Info {
+    id: "versions-sequence",
+    title: "versions and the global sequence follow the rules on every step",
+    hint: "Only SET and the DEL of a live key are writes: each takes exactly one new \
+           sequence number and bumps that key's version by one. GET and the DEL of a \
+           missing key change nothing at all.",
+    book: "lesson01-state-machine.html#versions-and-the-global-sequence",
+    deadline_secs: 10,
+};
+
+pub const INVARIANTS_HOLD: Info = Info {
+    id: "invariants-hold",
+    title: "the invariants hold after every step of random command logs",
+    hint: "The evidence names the broken invariant and the commands that led to it. \
+           Check that every write stores the sequence number it took in the entry.",
+    book: "lesson01-state-machine.html#the-invariants",
+    deadline_secs: 10,
+};
+
+pub const INVARIANTS_CHECK: Info = Info {
+    id: "invariants-check",
+    title: "check_invariants reports each kind of corrupted state and accepts valid ones",
+    hint: "Check every entry (tombstones too) for rules 1 to 3, then the sum of all \
+           versions once at the end (rule 4), and return the matching Violation.",
+    book: "lesson01-state-machine.html#step-5-check-the-invariants",
+    deadline_secs: 10,
+};
+
+pub const REPLAY: Info = Info {
+    id: "replay",
+    title: "replaying a log twice gives the same state and responses as applying it",
+    hint: "Apply the commands one by one, in log order, to one new store. Do not group \
+           or reorder them, and do not iterate a HashMap to decide the order.",
+    book: "lesson01-state-machine.html#step-6-replay-the-log",
+    deadline_secs: 10,
+};
+
+/// The lesson's criteria, in the order they run and are reported.
+pub fn all<S: Subject>() -> Vec<Criterion<S>> {
+    vec![
+        Criterion::new(&TRANSCRIPT, transcript),
+        Criterion::new(&VERSIONS_SEQUENCE, versions_sequence),
+        Criterion::new(&INVARIANTS_HOLD, invariants_hold),
+        Criterion::new(&INVARIANTS_CHECK, invariants_check),
+        Criterion::new(&REPLAY, replay),
+    ]
 }
 
 /// The transcript's expected output, maintained with insta (see the tests below).

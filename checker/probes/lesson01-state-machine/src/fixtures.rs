@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use probe_kit::{Fixture, Probe};
 use reference::{Command, Entry, Response, Store, Violation};
 
-use crate::{Lesson01, Subject};
+use crate::{criteria, Subject};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Bug {
@@ -36,53 +36,53 @@ pub enum Bug {
 pub const FIXTURES: &[Fixture] = &[
     Fixture {
         name: "version-not-bumped",
-        rejected_by: "versions-sequence",
+        rejected_by: &criteria::VERSIONS_SEQUENCE,
         make: || broken(Bug::VersionNotBumped),
     },
     Fixture {
         name: "seq-bumped-on-get",
-        rejected_by: "versions-sequence",
+        rejected_by: &criteria::VERSIONS_SEQUENCE,
         make: || broken(Bug::SeqBumpedOnGet),
     },
     Fixture {
         name: "seq-bumped-on-missing-del",
-        rejected_by: "versions-sequence",
+        rejected_by: &criteria::VERSIONS_SEQUENCE,
         make: || broken(Bug::SeqBumpedOnMissingDel),
     },
     Fixture {
         name: "stale-entry-seq",
-        rejected_by: "invariants-hold",
+        rejected_by: &criteria::INVARIANTS_HOLD,
         make: || broken(Bug::StaleEntrySeq),
     },
     Fixture {
         name: "check-always-ok",
-        rejected_by: "invariants-check",
+        rejected_by: &criteria::INVARIANTS_CHECK,
         make: || broken(Bug::CheckAlwaysOk),
     },
     Fixture {
         name: "check-misses-duplicate-seq",
-        rejected_by: "invariants-check",
+        rejected_by: &criteria::INVARIANTS_CHECK,
         make: || broken(Bug::CheckMissesDuplicateSeq),
     },
     Fixture {
         name: "check-ignores-tombstones",
-        rejected_by: "invariants-check",
+        rejected_by: &criteria::INVARIANTS_CHECK,
         make: || broken(Bug::CheckIgnoresTombstones),
     },
     Fixture {
         name: "replay-in-hashmap-order",
-        rejected_by: "replay",
+        rejected_by: &criteria::REPLAY,
         make: || broken(Bug::ReplayInHashMapOrder),
     },
     Fixture {
         name: "transcript-slip",
-        rejected_by: "transcript",
+        rejected_by: &criteria::TRANSCRIPT,
         make: || broken(Bug::TranscriptSlip),
     },
 ];
 
 fn broken(bug: Bug) -> Box<dyn Probe> {
-    Box::new(Lesson01(Broken(bug)))
+    crate::probe(Broken(bug))
 }
 
 /// The reference store with one bug planted around it.

@@ -10,10 +10,14 @@ pub mod fixtures;
 
 use std::collections::BTreeMap;
 
-use probe_kit::{Ctx, Info, Probe, Verdict};
+use probe_kit::{Graded, Probe};
 use reference::{Command, Entry, Response, Violation};
 
-pub use criteria::CRITERIA;
+
+// The adapter macro names these through `$crate`, so that a generated probe crate
+// can expand it with no dependency of its own on the reference.
+#[doc(hidden)]
+pub use reference;
 
 /// One implementation of lesson 01, seen through the reference's types.
 pub trait Subject {
@@ -38,46 +42,46 @@ macro_rules! adapt_crate {
         pub struct $subject;
 
         impl $subject {
-            fn command(command: &::reference::Command) -> $krate::Command {
+            fn command(command: &$crate::reference::Command) -> $krate::Command {
                 match command.clone() {
-                    ::reference::Command::Get { key } => $krate::Command::Get { key },
-                    ::reference::Command::Set { key, value } => $krate::Command::Set { key, value },
-                    ::reference::Command::Del { key } => $krate::Command::Del { key },
+                    $crate::reference::Command::Get { key } => $krate::Command::Get { key },
+                    $crate::reference::Command::Set { key, value } => $krate::Command::Set { key, value },
+                    $crate::reference::Command::Del { key } => $krate::Command::Del { key },
                 }
             }
 
-            fn response_in(response: &::reference::Response) -> $krate::Response {
+            fn response_in(response: &$crate::reference::Response) -> $krate::Response {
                 match response.clone() {
-                    ::reference::Response::Value { value, version } => {
+                    $crate::reference::Response::Value { value, version } => {
                         $krate::Response::Value { value, version }
                     }
-                    ::reference::Response::NotFound => $krate::Response::NotFound,
-                    ::reference::Response::Stored { version, seq } => {
+                    $crate::reference::Response::NotFound => $krate::Response::NotFound,
+                    $crate::reference::Response::Stored { version, seq } => {
                         $krate::Response::Stored { version, seq }
                     }
-                    ::reference::Response::Deleted { version, seq } => {
+                    $crate::reference::Response::Deleted { version, seq } => {
                         $krate::Response::Deleted { version, seq }
                     }
                 }
             }
 
-            fn response_out(response: $krate::Response) -> ::reference::Response {
+            fn response_out(response: $krate::Response) -> $crate::reference::Response {
                 match response {
                     $krate::Response::Value { value, version } => {
-                        ::reference::Response::Value { value, version }
+                        $crate::reference::Response::Value { value, version }
                     }
-                    $krate::Response::NotFound => ::reference::Response::NotFound,
+                    $krate::Response::NotFound => $crate::reference::Response::NotFound,
                     $krate::Response::Stored { version, seq } => {
-                        ::reference::Response::Stored { version, seq }
+                        $crate::reference::Response::Stored { version, seq }
                     }
                     $krate::Response::Deleted { version, seq } => {
-                        ::reference::Response::Deleted { version, seq }
+                        $crate::reference::Response::Deleted { version, seq }
                     }
                 }
             }
 
-            fn violation_out(violation: $krate::Violation) -> ::reference::Violation {
-                use ::reference::Violation as R;
+            fn violation_out(violation: $krate::Violation) -> $crate::reference::Violation {
+                use $crate::reference::Violation as R;
                 use $krate::Violation as V;
                 match violation {
                     V::SeqFromTheFuture {
@@ -115,7 +119,7 @@ macro_rules! adapt_crate {
 
             fn from_parts(
                 &self,
-                entries: ::std::collections::BTreeMap<String, ::reference::Entry>,
+                entries: ::std::collections::BTreeMap<String, $crate::reference::Entry>,
                 global_seq: u64,
             ) -> Self::Store {
                 let entries = entries
@@ -137,21 +141,21 @@ macro_rules! adapt_crate {
             fn apply(
                 &self,
                 store: &mut Self::Store,
-                command: &::reference::Command,
-            ) -> ::reference::Response {
+                command: &$crate::reference::Command,
+            ) -> $crate::reference::Response {
                 Self::response_out(store.apply(Self::command(command)))
             }
 
-            fn render(&self, response: &::reference::Response) -> String {
+            fn render(&self, response: &$crate::reference::Response) -> String {
                 Self::response_in(response).to_string()
             }
 
-            fn view(&self, store: &Self::Store) -> ::reference::Store {
+            fn view(&self, store: &Self::Store) -> $crate::reference::Store {
                 let entries = store
                     .entries()
                     .iter()
                     .map(|(key, e)| {
-                        let entry = ::reference::Entry {
+                        let entry = $crate::reference::Entry {
                             value: e.value.clone(),
                             version: e.version,
                             seq: e.seq,
@@ -159,17 +163,17 @@ macro_rules! adapt_crate {
                         (key.clone(), entry)
                     })
                     .collect();
-                ::reference::Store::from_parts(entries, store.global_seq())
+                $crate::reference::Store::from_parts(entries, store.global_seq())
             }
 
-            fn check_invariants(&self, store: &Self::Store) -> Result<(), ::reference::Violation> {
+            fn check_invariants(&self, store: &Self::Store) -> Result<(), $crate::reference::Violation> {
                 store.check_invariants().map_err(Self::violation_out)
             }
 
             fn replay(
                 &self,
-                log: &[::reference::Command],
-            ) -> (Self::Store, Vec<::reference::Response>) {
+                log: &[$crate::reference::Command],
+            ) -> (Self::Store, Vec<$crate::reference::Response>) {
                 let log: Vec<_> = log.iter().map(Self::command).collect();
                 let (store, responses) = $krate::replay(&log);
                 (
@@ -183,25 +187,14 @@ macro_rules! adapt_crate {
 
 adapt_crate!(Reference, reference);
 
-#[cfg(feature = "learner")]
-adapt_crate!(Learner, lesson01_state_machine);
 
-/// The lesson's criteria bound to one subject.
-pub struct Lesson01<S>(pub S);
-
-impl<S: Subject> Probe for Lesson01<S> {
-    fn criteria(&self) -> &'static [Info] {
-        CRITERIA
-    }
-
-    fn run(&self, id: &str, ctx: &Ctx) -> Verdict {
-        criteria::run(&self.0, id, ctx)
-    }
+/// The lesson's criteria bound to one implementation: what a probe process runs.
+pub fn probe<S: Subject + 'static>(subject: S) -> Box<dyn Probe> {
+    Box::new(Graded::new(subject, criteria::all()))
 }
 
 /// What the checker compiles in for lesson 01: the reference and the fixtures.
 pub const BUILTINS: probe_kit::Builtins = probe_kit::Builtins {
-    criteria: CRITERIA,
-    reference: || Box::new(Lesson01(Reference)),
+    reference: || probe(Reference),
     fixtures: fixtures::FIXTURES,
 };

@@ -11,72 +11,72 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use probe_kit::sync::{self, Barrier, Latch, Stuck, Worker};
-use probe_kit::{Ctx, Failure, Info, Verdict};
+use probe_kit::{Criterion, Ctx, Failure, Info, Verdict};
 use rand::{Rng, RngExt};
 use reference::{Command, Response};
 
 use crate::history::{self, Event};
 use crate::{Instrumented, Side, Subject, Watch};
 
-const BOOK: &str = "lesson02-rwlock-layer.html";
 
-pub const CRITERIA: &[Info] = &[
-    Info {
-        id: "readers-parallel",
-        title: "two GETs are inside the state machine at the same time",
-        hint: "GET must take the read side of the lock (`self.machine.read()`), never \
-               `write()`, and never a Mutex: those let one thread in at a time.",
-        book: "lesson02-rwlock-layer.html#step-1-get-under-the-shared-lock",
-        deadline_secs: 30,
-    },
-    Info {
-        id: "writers-exclusive",
-        title: "while a SET or DEL is inside, no reader and no other writer is",
-        hint: "Apply SET and DEL to the machine itself, inside one `self.machine.write()` \
-               section. Working on a copy outside the lock and putting it back later lets \
-               readers and other writers in at the same time.",
-        book: "lesson02-rwlock-layer.html#step-2-set-under-the-exclusive-lock",
-        deadline_secs: 30,
-    },
-    Info {
-        id: "linearizable",
-        title: "every result under concurrency is explained by a legal order of the operations",
-        hint: "Take everything an answer is made of in one critical section: a value and \
-               its version looked up under two separate guards can come from two \
-               different writes.",
-        book: "lesson02-rwlock-layer.html#results-that-a-legal-order-explains",
-        deadline_secs: 30,
-    },
-    Info {
-        id: "writer-not-starved",
-        title: "a SET gets in while a continuous stream of GETs holds the read lock",
-        hint: "Use parking_lot's `RwLock`: once a writer waits, new readers queue behind it. \
-               A reader-preferring lock (such as `RecursiveRwLock`) lets overlapping readers \
-               keep a writer out forever.",
-        book: "lesson02-rwlock-layer.html#fairness-in-parking_lot-013",
-        deadline_secs: 30,
-    },
-    Info {
-        id: "no-deadlock",
-        title: "every operation returns, alone and under contention",
-        hint: "Never take the lock while you already hold it: no `self.get` inside `del`, no \
-               `write()` while a read guard is alive, no second `read()` while the first is \
-               held (a waiting writer blocks it).",
-        book: "lesson02-rwlock-layer.html#deadlocks-a-lock-taken-twice",
-        deadline_secs: 30,
-    },
-];
+pub const READERS_PARALLEL: Info = Info {
+    id: "readers-parallel",
+    title: "two GETs are inside the state machine at the same time",
+    hint: "GET must take the read side of the lock (`self.machine.read()`), never \
+           `write()`, and never a Mutex: those let one thread in at a time.",
+    book: "lesson02-rwlock-layer.html#step-1-get-under-the-shared-lock",
+    deadline_secs: 30,
+};
 
-pub fn run<S: Subject>(subject: &S, id: &str, ctx: &Ctx) -> Verdict {
-    debug_assert!(CRITERIA.iter().all(|c| c.book.starts_with(BOOK)));
-    match id {
-        "readers-parallel" => readers_parallel(subject, ctx),
-        "writers-exclusive" => writers_exclusive(subject, ctx),
-        "linearizable" => linearizable(subject, ctx),
-        "writer-not-starved" => writer_not_starved(subject, ctx),
-        "no-deadlock" => no_deadlock(subject, ctx),
-        _ => unreachable!("the runner only passes listed criteria"),
-    }
+pub const WRITERS_EXCLUSIVE: Info = Info {
+    id: "writers-exclusive",
+    title: "while a SET or DEL is inside, no reader and no other writer is",
+    hint: "Apply SET and DEL to the machine itself, inside one `self.machine.write()` \
+           section. Working on a copy outside the lock and putting it back later lets \
+           readers and other writers in at the same time.",
+    book: "lesson02-rwlock-layer.html#step-2-set-under-the-exclusive-lock",
+    deadline_secs: 30,
+};
+
+pub const LINEARIZABLE: Info = Info {
+    id: "linearizable",
+    title: "every result under concurrency is explained by a legal order of the operations",
+    hint: "Take everything an answer is made of in one critical section: a value and \
+           its version looked up under two separate guards can come from two \
+           different writes.",
+    book: "lesson02-rwlock-layer.html#results-that-a-legal-order-explains",
+    deadline_secs: 30,
+};
+
+pub const WRITER_NOT_STARVED: Info = Info {
+    id: "writer-not-starved",
+    title: "a SET gets in while a continuous stream of GETs holds the read lock",
+    hint: "Use parking_lot's `RwLock`: once a writer waits, new readers queue behind it. \
+           A reader-preferring lock (such as `RecursiveRwLock`) lets overlapping readers \
+           keep a writer out forever.",
+    book: "lesson02-rwlock-layer.html#fairness-in-parking_lot-013",
+    deadline_secs: 30,
+};
+
+pub const NO_DEADLOCK: Info = Info {
+    id: "no-deadlock",
+    title: "every operation returns, alone and under contention",
+    hint: "Never take the lock while you already hold it: no `self.get` inside `del`, no \
+           `write()` while a read guard is alive, no second `read()` while the first is \
+           held (a waiting writer blocks it).",
+    book: "lesson02-rwlock-layer.html#deadlocks-a-lock-taken-twice",
+    deadline_secs: 30,
+};
+
+/// The lesson's criteria, in the order they run and are reported.
+pub fn all<S: Subject>() -> Vec<Criterion<S>> {
+    vec![
+        Criterion::new(&READERS_PARALLEL, readers_parallel),
+        Criterion::new(&WRITERS_EXCLUSIVE, writers_exclusive),
+        Criterion::new(&LINEARIZABLE, linearizable),
+        Criterion::new(&WRITER_NOT_STARVED, writer_not_starved),
+        Criterion::new(&NO_DEADLOCK, no_deadlock),
+    ]
 }
 
 /// How long a reader inside the machine waits for a second reader to join it.

@@ -11,7 +11,7 @@ use parking_lot::{Mutex, RecursiveRwLock, RwLock};
 use probe_kit::{Fixture, Probe};
 use reference::{Command, Entry, Response, Violation};
 
-use crate::{Instrumented, Lesson02, Subject};
+use crate::{Instrumented, Subject, criteria};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Bug {
@@ -38,48 +38,48 @@ pub enum Bug {
 pub const FIXTURES: &[Fixture] = &[
     Fixture {
         name: "mutex-for-everything",
-        rejected_by: "readers-parallel",
+        rejected_by: &criteria::READERS_PARALLEL,
         make: || broken(Bug::MutexForEverything),
     },
     Fixture {
         name: "write-lock-for-get",
-        rejected_by: "readers-parallel",
+        rejected_by: &criteria::READERS_PARALLEL,
         make: || broken(Bug::WriteLockForGet),
     },
     Fixture {
         name: "copy-apply-swap",
-        rejected_by: "writers-exclusive",
+        rejected_by: &criteria::WRITERS_EXCLUSIVE,
         make: || broken(Bug::CopyApplySwap),
     },
     Fixture {
         name: "torn-read",
-        rejected_by: "linearizable",
+        rejected_by: &criteria::LINEARIZABLE,
         make: || broken(Bug::TornRead),
     },
     Fixture {
         name: "reader-preferring-lock",
-        rejected_by: "writer-not-starved",
+        rejected_by: &criteria::WRITER_NOT_STARVED,
         make: || broken(Bug::ReaderPreferringLock),
     },
     Fixture {
         name: "get-inside-del",
-        rejected_by: "no-deadlock",
+        rejected_by: &criteria::NO_DEADLOCK,
         make: || broken(Bug::GetInsideDel),
     },
     Fixture {
         name: "upgrade-in-set",
-        rejected_by: "no-deadlock",
+        rejected_by: &criteria::NO_DEADLOCK,
         make: || broken(Bug::UpgradeInSet),
     },
     Fixture {
         name: "recursive-read",
-        rejected_by: "no-deadlock",
+        rejected_by: &criteria::NO_DEADLOCK,
         make: || broken(Bug::RecursiveRead),
     },
 ];
 
 fn broken(bug: Bug) -> Box<dyn Probe> {
-    Box::new(Lesson02(Broken(bug)))
+    crate::probe(Broken(bug))
 }
 
 /// A store with one bug planted in it.

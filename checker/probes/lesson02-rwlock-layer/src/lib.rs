@@ -12,11 +12,15 @@ pub mod fixtures;
 pub mod history;
 pub mod machine;
 
-use probe_kit::{Ctx, Info, Probe, Verdict};
+use probe_kit::{Graded, Probe};
 use reference::{Command, Response, Violation};
 
-pub use criteria::CRITERIA;
 pub use machine::{Census, Instrumented, Side, Watch};
+
+// The adapter macro names these through `$crate`, so that a generated probe crate
+// can expand it with no dependency of its own on the reference.
+#[doc(hidden)]
+pub use reference;
 
 /// One implementation of lesson 02: a store shared by threads, around the probe's
 /// instrumented state machine.
@@ -47,67 +51,66 @@ macro_rules! adapt_crate {
         #[derive(Clone, Copy)]
         pub struct $subject;
 
-        impl $krate::StateMachine for $crate::Instrumented {
-            fn lookup(&self, key: &str) -> Option<&::reference::Entry> {
-                $crate::Instrumented::lookup(self, key)
+        /// A probe instrument wrapped in a type of this crate, so that this crate may
+        /// implement the lesson crate's trait for it (the orphan rule forbids that for
+        /// the probe's own type).
+        pub struct Seam<T>(pub T);
+
+        impl $krate::StateMachine for Seam<$crate::Instrumented> {
+            fn lookup(&self, key: &str) -> Option<&$crate::reference::Entry> {
+                $crate::Instrumented::lookup(&self.0, key)
             }
 
-            fn apply(&mut self, command: ::reference::Command) -> ::reference::Response {
-                $crate::Instrumented::apply(self, command)
+            fn apply(&mut self, command: $crate::reference::Command) -> $crate::reference::Response {
+                $crate::Instrumented::apply(&mut self.0, command)
             }
 
-            fn check_invariants(&self) -> Result<(), ::reference::Violation> {
-                $crate::Instrumented::check_invariants(self)
+            fn check_invariants(&self) -> Result<(), $crate::reference::Violation> {
+                $crate::Instrumented::check_invariants(&self.0)
             }
         }
 
         impl $crate::Subject for $subject {
-            type Store = $krate::ConcurrentStore<$crate::Instrumented>;
+            type Store = $krate::ConcurrentStore<Seam<$crate::Instrumented>>;
 
             fn new_store(&self, machine: $crate::Instrumented) -> Self::Store {
-                $krate::ConcurrentStore::with_machine(machine)
+                $krate::ConcurrentStore::with_machine(Seam(machine))
             }
 
-            fn get(&self, store: &Self::Store, key: &str) -> ::reference::Response {
+            fn get(&self, store: &Self::Store, key: &str) -> $crate::reference::Response {
                 store.get(key)
             }
 
-            fn set(&self, store: &Self::Store, key: &str, value: &str) -> ::reference::Response {
+            fn set(&self, store: &Self::Store, key: &str, value: &str) -> $crate::reference::Response {
                 store.set(key, value)
             }
 
-            fn del(&self, store: &Self::Store, key: &str) -> ::reference::Response {
+            fn del(&self, store: &Self::Store, key: &str) -> $crate::reference::Response {
                 store.del(key)
             }
 
-            fn check_invariants(&self, store: &Self::Store) -> Result<(), ::reference::Violation> {
+            fn check_invariants(&self, store: &Self::Store) -> Result<(), $crate::reference::Violation> {
                 store.check_invariants()
             }
         }
     };
 }
 
-adapt_crate!(Reference, reference);
+/// The reference, adapted; in a module of its own because the adapter defines its
+/// helper types by fixed names.
+mod reference_adapter {
+    crate::adapt_crate!(Reference, reference);
+}
+pub use reference_adapter::Reference;
 
-#[cfg(feature = "learner")]
-adapt_crate!(Learner, lesson02_rwlock_layer);
 
-/// The lesson's criteria bound to one subject.
-pub struct Lesson02<S>(pub S);
-
-impl<S: Subject> Probe for Lesson02<S> {
-    fn criteria(&self) -> &'static [Info] {
-        CRITERIA
-    }
-
-    fn run(&self, id: &str, ctx: &Ctx) -> Verdict {
-        criteria::run(&self.0, id, ctx)
-    }
+/// The lesson's criteria bound to one implementation: what a probe process runs.
+pub fn probe<S: Subject + 'static>(subject: S) -> Box<dyn Probe> {
+    Box::new(Graded::new(subject, criteria::all()))
 }
 
 /// What the checker compiles in for lesson 02: the reference and the fixtures.
 pub const BUILTINS: probe_kit::Builtins = probe_kit::Builtins {
-    criteria: CRITERIA,
-    reference: || Box::new(Lesson02(Reference)),
+    reference: || probe(Reference),
     fixtures: fixtures::FIXTURES,
 };

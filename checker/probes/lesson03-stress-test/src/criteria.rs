@@ -11,7 +11,7 @@ use std::thread::{self, ThreadId};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
-use probe_kit::{Ctx, Failure, Info, Verdict, snapshot, sync};
+use probe_kit::{Criterion, Ctx, Failure, Info, Verdict, snapshot, sync};
 use reference::{
     Check, Command, ConcurrentStore, KvStore, Response, StressConfig, StressReport, Violation,
 };
@@ -19,92 +19,95 @@ use reference::{
 use crate::Subject;
 use crate::planted::{Bug, Planted};
 
-const BOOK: &str = "lesson03-stress-test.html";
 
-pub const CRITERIA: &[Info] = &[
-    Info {
-        id: "plan-seeded",
-        title: "the same seed gives the same operations per thread, and each thread runs exactly its plan",
-        hint: "Draw every random choice from a generator seeded with the config's seed and the \
-               thread's number (StdRng::seed_from_u64), never from rand::rng() or one generator \
-               shared by all threads, and have each thread perform exactly plan(config, t).",
-        book: "lesson03-stress-test.html#step-1-plan-each-threads-operations-from-the-seed",
-        deadline_secs: 30,
-    },
-    Info {
-        id: "passes-on-correct-store",
-        title: "on lesson 02's correct store the test passes, counting every thread and operation",
-        hint: "On a correct store every check must pass: a read may see any version that was \
-               current at some moment during the GET, not necessarily the latest one. Count \
-               all threads (writers and readers) and every operation they completed.",
-        book: "lesson03-stress-test.html#step-5-put-it-together",
-        deadline_secs: 40,
-    },
-    Info {
-        id: "report-shape",
-        title: "the report prints in the expected shape (time redacted)",
-        hint: "Compare your lines with the expected ones in the diff: one line per fact, in \
-               this order, with PASS, FAIL (why) or SKIPPED (why).",
-        book: "lesson03-stress-test.html#step-6-print-the-report",
-        deadline_secs: 30,
-    },
-    Info {
-        id: "catches-lost-update",
-        title: "the test reports FAIL on a store that loses updates",
-        hint: "After every thread has finished, call check_invariants on the store and report \
-               FAIL if it returns an error. The threads must run at the same time, or the bug \
-               never happens.",
-        book: "lesson03-stress-test.html#the-invariants-after-the-run",
-        deadline_secs: 40,
-    },
-    Info {
-        id: "catches-torn-write",
-        title: "the test reports FAIL on a store whose writes become visible in two steps",
-        hint: "Check every value a reader saw: some write must have acknowledged exactly that \
-               key, version and value (keep the writers' responses, not just the readers').",
-        book: "lesson03-stress-test.html#step-4-check-what-the-readers-saw",
-        deadline_secs: 40,
-    },
-    Info {
-        id: "catches-version-going-back",
-        title: "the test reports FAIL on a store whose versions can go back",
-        hint: "For each reader and each key, the versions it reads must never decrease: \
-               remember the last version each reader saw of each key.",
-        book: "lesson03-stress-test.html#step-4-check-what-the-readers-saw",
-        deadline_secs: 40,
-    },
-    Info {
-        id: "catches-panic",
-        title: "the test reports FAIL, without panicking itself, on a store that panics under contention",
-        hint: "A worker thread's panic must become a FAIL line of the report: catch it with \
-               catch_unwind in the thread (or inspect what join returns), never unwrap it.",
-        book: "lesson03-stress-test.html#step-3-run-the-threads-with-a-deadline",
-        deadline_secs: 40,
-    },
-    Info {
-        id: "catches-deadlock",
-        title: "the test reports FAIL within its deadline on a store that deadlocks under contention",
-        hint: "Never wait for a thread without a deadline: collect the results through a channel \
-               with recv_timeout until config.deadline, then report the threads that did not \
-               finish, and do not ask the store anything more.",
-        book: "lesson03-stress-test.html#step-3-run-the-threads-with-a-deadline",
-        deadline_secs: 40,
-    },
-];
+pub const PLAN_SEEDED: Info = Info {
+    id: "plan-seeded",
+    title: "the same seed gives the same operations per thread, and each thread runs exactly its plan",
+    hint: "Draw every random choice from a generator seeded with the config's seed and the \
+           thread's number (StdRng::seed_from_u64), never from rand::rng() or one generator \
+           shared by all threads, and have each thread perform exactly plan(config, t).",
+    book: "lesson03-stress-test.html#step-1-plan-each-threads-operations-from-the-seed",
+    deadline_secs: 30,
+};
 
-pub fn run<S: Subject>(subject: &S, id: &str, ctx: &Ctx) -> Verdict {
-    debug_assert!(CRITERIA.iter().all(|c| c.book.starts_with(BOOK)));
-    match id {
-        "plan-seeded" => plan_seeded(subject, ctx),
-        "passes-on-correct-store" => passes_on_correct_store(subject, ctx),
-        "report-shape" => report_shape(subject, ctx),
-        "catches-lost-update" => catches(subject, ctx, Bug::LostUpdate),
-        "catches-torn-write" => catches(subject, ctx, Bug::TornWrite),
-        "catches-version-going-back" => catches(subject, ctx, Bug::VersionGoesBack),
-        "catches-panic" => catches(subject, ctx, Bug::PanicsUnderContention),
-        "catches-deadlock" => catches(subject, ctx, Bug::DeadlocksUnderContention),
-        _ => unreachable!("the runner only passes listed criteria"),
-    }
+pub const PASSES_ON_CORRECT_STORE: Info = Info {
+    id: "passes-on-correct-store",
+    title: "on lesson 02's correct store the test passes, counting every thread and operation",
+    hint: "On a correct store every check must pass: a read may see any version that was \
+           current at some moment during the GET, not necessarily the latest one. Count \
+           all threads (writers and readers) and every operation they completed.",
+    book: "lesson03-stress-test.html#step-5-put-it-together",
+    deadline_secs: 40,
+};
+
+pub const REPORT_SHAPE: Info = Info {
+    id: "report-shape",
+    title: "the report prints in the expected shape (time redacted)",
+    hint: "Compare your lines with the expected ones in the diff: one line per fact, in \
+           this order, with PASS, FAIL (why) or SKIPPED (why).",
+    book: "lesson03-stress-test.html#step-6-print-the-report",
+    deadline_secs: 30,
+};
+
+pub const CATCHES_LOST_UPDATE: Info = Info {
+    id: "catches-lost-update",
+    title: "the test reports FAIL on a store that loses updates",
+    hint: "After every thread has finished, call check_invariants on the store and report \
+           FAIL if it returns an error. The threads must run at the same time, or the bug \
+           never happens.",
+    book: "lesson03-stress-test.html#the-invariants-after-the-run",
+    deadline_secs: 40,
+};
+
+pub const CATCHES_TORN_WRITE: Info = Info {
+    id: "catches-torn-write",
+    title: "the test reports FAIL on a store whose writes become visible in two steps",
+    hint: "Check every value a reader saw: some write must have acknowledged exactly that \
+           key, version and value (keep the writers' responses, not just the readers').",
+    book: "lesson03-stress-test.html#step-4-check-what-the-readers-saw",
+    deadline_secs: 40,
+};
+
+pub const CATCHES_VERSION_GOING_BACK: Info = Info {
+    id: "catches-version-going-back",
+    title: "the test reports FAIL on a store whose versions can go back",
+    hint: "For each reader and each key, the versions it reads must never decrease: \
+           remember the last version each reader saw of each key.",
+    book: "lesson03-stress-test.html#step-4-check-what-the-readers-saw",
+    deadline_secs: 40,
+};
+
+pub const CATCHES_PANIC: Info = Info {
+    id: "catches-panic",
+    title: "the test reports FAIL, without panicking itself, on a store that panics under contention",
+    hint: "A worker thread's panic must become a FAIL line of the report: catch it with \
+           catch_unwind in the thread (or inspect what join returns), never unwrap it.",
+    book: "lesson03-stress-test.html#step-3-run-the-threads-with-a-deadline",
+    deadline_secs: 40,
+};
+
+pub const CATCHES_DEADLOCK: Info = Info {
+    id: "catches-deadlock",
+    title: "the test reports FAIL within its deadline on a store that deadlocks under contention",
+    hint: "Never wait for a thread without a deadline: collect the results through a channel \
+           with recv_timeout until config.deadline, then report the threads that did not \
+           finish, and do not ask the store anything more.",
+    book: "lesson03-stress-test.html#step-3-run-the-threads-with-a-deadline",
+    deadline_secs: 40,
+};
+
+/// The lesson's criteria, in the order they run and are reported.
+pub fn all<S: Subject>() -> Vec<Criterion<S>> {
+    vec![
+        Criterion::new(&PLAN_SEEDED, plan_seeded),
+        Criterion::new(&PASSES_ON_CORRECT_STORE, passes_on_correct_store),
+        Criterion::new(&REPORT_SHAPE, report_shape),
+        Criterion::new(&CATCHES_LOST_UPDATE, |subject, ctx| catches(subject, ctx, Bug::LostUpdate)),
+        Criterion::new(&CATCHES_TORN_WRITE, |subject, ctx| catches(subject, ctx, Bug::TornWrite)),
+        Criterion::new(&CATCHES_VERSION_GOING_BACK, |subject, ctx| catches(subject, ctx, Bug::VersionGoesBack)),
+        Criterion::new(&CATCHES_PANIC, |subject, ctx| catches(subject, ctx, Bug::PanicsUnderContention)),
+        Criterion::new(&CATCHES_DEADLOCK, |subject, ctx| catches(subject, ctx, Bug::DeadlocksUnderContention)),
+    ]
 }
 
 /// How much longer than its own deadline a stress test may take to report.

@@ -17,7 +17,7 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use reference::{Check, Command, KvStore, Response, StressConfig, StressReport};
 
-use crate::{Lesson03, Subject};
+use crate::{criteria, Subject};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flaw {
@@ -50,63 +50,63 @@ pub enum Flaw {
 pub const FIXTURES: &[Fixture] = &[
     Fixture {
         name: "unseeded-plan",
-        rejected_by: "plan-seeded",
+        rejected_by: &criteria::PLAN_SEEDED,
         make: || broken(Flaw::UnseededPlan),
     },
     Fixture {
         name: "shared-generator",
-        rejected_by: "plan-seeded",
+        rejected_by: &criteria::PLAN_SEEDED,
         make: || broken(Flaw::SharedGenerator),
     },
     Fixture {
         name: "sets-count-versions",
-        rejected_by: "passes-on-correct-store",
+        rejected_by: &criteria::PASSES_ON_CORRECT_STORE,
         make: || broken(Flaw::SetsCountVersions),
     },
     Fixture {
         name: "counts-writers-only",
-        rejected_by: "passes-on-correct-store",
+        rejected_by: &criteria::PASSES_ON_CORRECT_STORE,
         make: || broken(Flaw::CountsWritersOnly),
     },
     Fixture {
         name: "report-slip",
-        rejected_by: "report-shape",
+        rejected_by: &criteria::REPORT_SHAPE,
         make: || broken(Flaw::ReportSlip),
     },
     Fixture {
         name: "never-checks-invariants",
-        rejected_by: "catches-lost-update",
+        rejected_by: &criteria::CATCHES_LOST_UPDATE,
         make: || broken(Flaw::NeverChecksInvariants),
     },
     Fixture {
         name: "one-thread-at-a-time",
-        rejected_by: "catches-lost-update",
+        rejected_by: &criteria::CATCHES_LOST_UPDATE,
         make: || broken(Flaw::OneThreadAtATime),
     },
     Fixture {
         name: "ignores-reads",
-        rejected_by: "catches-torn-write",
+        rejected_by: &criteria::CATCHES_TORN_WRITE,
         make: || broken(Flaw::IgnoresReads),
     },
     Fixture {
         name: "reads-unordered",
-        rejected_by: "catches-version-going-back",
+        rejected_by: &criteria::CATCHES_VERSION_GOING_BACK,
         make: || broken(Flaw::ReadsUnordered),
     },
     Fixture {
         name: "lets-panics-escape",
-        rejected_by: "catches-panic",
+        rejected_by: &criteria::CATCHES_PANIC,
         make: || broken(Flaw::LetsPanicsEscape),
     },
     Fixture {
         name: "waits-forever",
-        rejected_by: "catches-deadlock",
+        rejected_by: &criteria::CATCHES_DEADLOCK,
         make: || broken(Flaw::WaitsForever),
     },
 ];
 
 fn broken(flaw: Flaw) -> Box<dyn Probe> {
-    Box::new(Lesson03(Broken(flaw)))
+    crate::probe(Broken(flaw))
 }
 
 /// The reference stress test with one flaw.

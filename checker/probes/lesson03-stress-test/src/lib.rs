@@ -11,10 +11,14 @@ pub mod planted;
 
 use std::sync::Arc;
 
-use probe_kit::{Ctx, Info, Probe, Verdict};
+use probe_kit::{Graded, Probe};
 use reference::{Command, KvStore, StressConfig, StressReport};
 
-pub use criteria::CRITERIA;
+
+// The adapter macro names these through `$crate`, so that a generated probe crate
+// can expand it with no dependency of its own on the reference.
+#[doc(hidden)]
+pub use reference;
 
 /// One implementation of lesson 03, seen through the reference's types.
 pub trait Subject: Clone + Send + Sync + 'static {
@@ -23,9 +27,6 @@ pub trait Subject: Clone + Send + Sync + 'static {
     /// The report as the implementation's `Display` prints it.
     fn render(&self, report: &StressReport) -> String;
 }
-
-/// Any store of the probe's, behind whichever `KvStore` trait a crate defines.
-pub struct Bridge(pub Arc<dyn KvStore>);
 
 /// Implements [`Subject`] for a crate with lesson 03's public API, converting its
 /// configuration and report types field by field, and its `KvStore` trait for
@@ -36,26 +37,29 @@ macro_rules! adapt_crate {
         #[derive(Clone, Copy)]
         pub struct $subject;
 
-        impl $krate::KvStore for $crate::Bridge {
-            fn get(&self, key: &str) -> ::reference::Response {
+        /// Any store of the probe's, behind the crate's own `KvStore` trait.
+        pub struct Bridge(pub ::std::sync::Arc<dyn $crate::reference::KvStore>);
+
+        impl $krate::KvStore for Bridge {
+            fn get(&self, key: &str) -> $crate::reference::Response {
                 self.0.get(key)
             }
 
-            fn set(&self, key: &str, value: &str) -> ::reference::Response {
+            fn set(&self, key: &str, value: &str) -> $crate::reference::Response {
                 self.0.set(key, value)
             }
 
-            fn del(&self, key: &str) -> ::reference::Response {
+            fn del(&self, key: &str) -> $crate::reference::Response {
                 self.0.del(key)
             }
 
-            fn check_invariants(&self) -> Result<(), ::reference::Violation> {
+            fn check_invariants(&self) -> Result<(), $crate::reference::Violation> {
                 self.0.check_invariants()
             }
         }
 
         impl $subject {
-            fn config(c: &::reference::StressConfig) -> $krate::StressConfig {
+            fn config(c: &$crate::reference::StressConfig) -> $krate::StressConfig {
                 $krate::StressConfig {
                     writers: c.writers,
                     readers: c.readers,
@@ -66,19 +70,19 @@ macro_rules! adapt_crate {
                 }
             }
 
-            fn check_in(check: &::reference::Check) -> $krate::Check {
+            fn check_in(check: &$crate::reference::Check) -> $krate::Check {
                 match check.clone() {
-                    ::reference::Check::Pass => $krate::Check::Pass,
-                    ::reference::Check::Fail(why) => $krate::Check::Fail(why),
-                    ::reference::Check::Skipped(why) => $krate::Check::Skipped(why),
+                    $crate::reference::Check::Pass => $krate::Check::Pass,
+                    $crate::reference::Check::Fail(why) => $krate::Check::Fail(why),
+                    $crate::reference::Check::Skipped(why) => $krate::Check::Skipped(why),
                 }
             }
 
-            fn check_out(check: $krate::Check) -> ::reference::Check {
+            fn check_out(check: $krate::Check) -> $crate::reference::Check {
                 match check {
-                    $krate::Check::Pass => ::reference::Check::Pass,
-                    $krate::Check::Fail(why) => ::reference::Check::Fail(why),
-                    $krate::Check::Skipped(why) => ::reference::Check::Skipped(why),
+                    $krate::Check::Pass => $crate::reference::Check::Pass,
+                    $krate::Check::Fail(why) => $crate::reference::Check::Fail(why),
+                    $krate::Check::Skipped(why) => $crate::reference::Check::Skipped(why),
                 }
             }
         }
@@ -86,20 +90,20 @@ macro_rules! adapt_crate {
         impl $crate::Subject for $subject {
             fn plan(
                 &self,
-                config: &::reference::StressConfig,
+                config: &$crate::reference::StressConfig,
                 thread: usize,
-            ) -> Vec<::reference::Command> {
+            ) -> Vec<$crate::reference::Command> {
                 $krate::plan(&Self::config(config), thread)
             }
 
             fn run_stress(
                 &self,
-                store: ::std::sync::Arc<dyn ::reference::KvStore>,
-                config: &::reference::StressConfig,
-            ) -> ::reference::StressReport {
-                let store = ::std::sync::Arc::new($crate::Bridge(store));
+                store: ::std::sync::Arc<dyn $crate::reference::KvStore>,
+                config: &$crate::reference::StressConfig,
+            ) -> $crate::reference::StressReport {
+                let store = ::std::sync::Arc::new(Bridge(store));
                 let report = $krate::run_stress(store, &Self::config(config));
-                ::reference::StressReport {
+                $crate::reference::StressReport {
                     threads: report.threads,
                     operations: report.operations,
                     finished: Self::check_out(report.finished),
@@ -109,7 +113,7 @@ macro_rules! adapt_crate {
                 }
             }
 
-            fn render(&self, report: &::reference::StressReport) -> String {
+            fn render(&self, report: &$crate::reference::StressReport) -> String {
                 $krate::StressReport {
                     threads: report.threads,
                     operations: report.operations,
@@ -124,27 +128,21 @@ macro_rules! adapt_crate {
     };
 }
 
-adapt_crate!(Reference, reference);
+/// The reference, adapted; in a module of its own because the adapter defines its
+/// helper types by fixed names.
+mod reference_adapter {
+    crate::adapt_crate!(Reference, reference);
+}
+pub use reference_adapter::Reference;
 
-#[cfg(feature = "learner")]
-adapt_crate!(Learner, lesson03_stress_test);
 
-/// The lesson's criteria bound to one subject.
-pub struct Lesson03<S>(pub S);
-
-impl<S: Subject> Probe for Lesson03<S> {
-    fn criteria(&self) -> &'static [Info] {
-        CRITERIA
-    }
-
-    fn run(&self, id: &str, ctx: &Ctx) -> Verdict {
-        criteria::run(&self.0, id, ctx)
-    }
+/// The lesson's criteria bound to one implementation: what a probe process runs.
+pub fn probe<S: Subject + 'static>(subject: S) -> Box<dyn Probe> {
+    Box::new(Graded::new(subject, criteria::all()))
 }
 
 /// What the checker compiles in for lesson 03: the reference and the fixtures.
 pub const BUILTINS: probe_kit::Builtins = probe_kit::Builtins {
-    criteria: CRITERIA,
-    reference: || Box::new(Lesson03(Reference)),
+    reference: || probe(Reference),
     fixtures: fixtures::FIXTURES,
 };

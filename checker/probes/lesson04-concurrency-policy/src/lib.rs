@@ -19,12 +19,18 @@ use std::io::{self, Write};
 use std::path::Path;
 use std::sync::Arc;
 
-use probe_kit::{Ctx, Info, Probe, Verdict};
+use probe_kit::{Graded, Probe};
 use reference::{Read, SnapshotError, SnapshotInfo, WriteError};
 use state::{Command, Response};
 
-pub use criteria::CRITERIA;
 use lab::Lab;
+
+// The adapter macro names these through `$crate`, so that a generated probe crate
+// can expand it with no dependency of its own on the reference.
+#[doc(hidden)]
+pub use reference;
+#[doc(hidden)]
+pub use state;
 
 /// One implementation of lesson 04, seen through the reference's types. Every store
 /// it makes is wired to a [`Lab`].
@@ -59,33 +65,39 @@ macro_rules! adapt_crate {
         #[derive(Clone, Copy)]
         pub struct $subject;
 
-        impl $krate::StateMachine for $crate::lab::LabState {
-            fn view(&self) -> &::state::Store {
-                $crate::lab::LabState::view(self)
+        /// A probe instrument wrapped in a type of this crate, so that this crate may
+        /// implement the lesson crate's trait for it (the orphan rule forbids that for
+        /// the probe's own type).
+        #[derive(Clone)]
+        pub struct Seam<T>(pub T);
+
+        impl $krate::StateMachine for Seam<$crate::lab::LabState> {
+            fn view(&self) -> &$crate::state::Store {
+                $crate::lab::LabState::view(&self.0)
             }
 
-            fn apply(&mut self, command: ::state::Command) -> ::state::Response {
-                $crate::lab::LabState::apply(self, command)
+            fn apply(&mut self, command: $crate::state::Command) -> $crate::state::Response {
+                $crate::lab::LabState::apply(&mut self.0, command)
             }
 
-            fn from_store(store: ::state::Store) -> Self {
-                $crate::lab::LabState::detached(store)
+            fn from_store(store: $crate::state::Store) -> Self {
+                Seam($crate::lab::LabState::detached(store))
             }
         }
 
-        impl $krate::WriteHook for $crate::lab::Recorder {
-            fn on_write(&mut self, seq: u64, command: &::state::Command) {
-                $crate::lab::Recorder::on_write(self, seq, command)
+        impl $krate::WriteHook for Seam<$crate::lab::Recorder> {
+            fn on_write(&mut self, seq: u64, command: &$crate::state::Command) {
+                $crate::lab::Recorder::on_write(&mut self.0, seq, command)
             }
 
             fn on_snapshot_saved(&mut self, seq: u64) {
-                $crate::lab::Recorder::on_snapshot_saved(self, seq)
+                $crate::lab::Recorder::on_snapshot_saved(&mut self.0, seq)
             }
         }
 
         impl $subject {
-            fn write_error(error: $krate::WriteError) -> ::reference::WriteError {
-                use ::reference::WriteError as R;
+            fn write_error(error: $krate::WriteError) -> $crate::reference::WriteError {
+                use $crate::reference::WriteError as R;
                 use $krate::WriteError as E;
                 match error {
                     E::NotAWrite => R::NotAWrite,
@@ -95,8 +107,8 @@ macro_rules! adapt_crate {
                 }
             }
 
-            fn snapshot_error(error: $krate::SnapshotError) -> ::reference::SnapshotError {
-                use ::reference::SnapshotError as R;
+            fn snapshot_error(error: $krate::SnapshotError) -> $crate::reference::SnapshotError {
+                use $crate::reference::SnapshotError as R;
                 use $krate::SnapshotError as E;
                 match error {
                     E::Io(error) => R::Io(error),
@@ -111,8 +123,8 @@ macro_rules! adapt_crate {
                 }
             }
 
-            fn info(info: $krate::SnapshotInfo) -> ::reference::SnapshotInfo {
-                ::reference::SnapshotInfo {
+            fn info(info: $krate::SnapshotInfo) -> $crate::reference::SnapshotInfo {
+                $crate::reference::SnapshotInfo {
                     seq: info.seq,
                     entries: info.entries,
                     bytes: info.bytes,
@@ -121,40 +133,40 @@ macro_rules! adapt_crate {
         }
 
         impl $crate::Subject for $subject {
-            type Store = $krate::Store<$crate::lab::LabState, $crate::lab::Recorder>;
+            type Store = $krate::Store<Seam<$crate::lab::LabState>, Seam<$crate::lab::Recorder>>;
 
             fn store(&self, lab: &::std::sync::Arc<$crate::lab::Lab>) -> Self::Store {
                 $krate::Store::from_parts(
-                    $crate::lab::LabState::new(lab),
-                    $crate::lab::Recorder::new(lab),
+                    Seam($crate::lab::LabState::new(lab)),
+                    Seam($crate::lab::Recorder::new(lab)),
                 )
             }
 
             fn write(
                 &self,
                 store: &Self::Store,
-                command: ::state::Command,
-            ) -> Result<::state::Response, ::reference::WriteError> {
+                command: $crate::state::Command,
+            ) -> Result<$crate::state::Response, $crate::reference::WriteError> {
                 store.write(command).map_err(Self::write_error)
             }
 
-            fn get(&self, store: &Self::Store, key: &str) -> ::reference::Read {
+            fn get(&self, store: &Self::Store, key: &str) -> $crate::reference::Read {
                 let read = store.get(key);
-                ::reference::Read {
+                $crate::reference::Read {
                     entry: read.entry,
                     as_of: read.as_of,
                 }
             }
 
-            fn copy_state(&self, store: &Self::Store) -> ::state::Store {
-                store.copy_state().into_inner()
+            fn copy_state(&self, store: &Self::Store) -> $crate::state::Store {
+                store.copy_state().0.into_inner()
             }
 
             fn write_snapshot(
                 &self,
                 store: &Self::Store,
                 out: &mut dyn ::std::io::Write,
-            ) -> ::std::io::Result<::reference::SnapshotInfo> {
+            ) -> ::std::io::Result<$crate::reference::SnapshotInfo> {
                 store.write_snapshot(out).map(Self::info)
             }
 
@@ -162,7 +174,7 @@ macro_rules! adapt_crate {
                 &self,
                 store: &Self::Store,
                 path: &::std::path::Path,
-            ) -> Result<::reference::SnapshotInfo, ::reference::SnapshotError> {
+            ) -> Result<$crate::reference::SnapshotInfo, $crate::reference::SnapshotError> {
                 store
                     .save_snapshot(path)
                     .map(Self::info)
@@ -173,16 +185,16 @@ macro_rules! adapt_crate {
                 &self,
                 path: &::std::path::Path,
                 lab: &::std::sync::Arc<$crate::lab::Lab>,
-            ) -> Result<Self::Store, ::reference::SnapshotError> {
-                $krate::Store::restore(path, $crate::lab::Recorder::new(lab))
+            ) -> Result<Self::Store, $crate::reference::SnapshotError> {
+                $krate::Store::restore(path, Seam($crate::lab::Recorder::new(lab)))
                     .map_err(Self::snapshot_error)
             }
 
-            fn decode(&self, bytes: &[u8]) -> Result<::state::Store, ::reference::SnapshotError> {
+            fn decode(&self, bytes: &[u8]) -> Result<$crate::state::Store, $crate::reference::SnapshotError> {
                 $krate::decode(bytes).map_err(Self::snapshot_error)
             }
 
-            fn encode(&self, state: &::state::Store) -> Vec<u8> {
+            fn encode(&self, state: &$crate::state::Store) -> Vec<u8> {
                 $krate::encode(state)
             }
 
@@ -193,27 +205,21 @@ macro_rules! adapt_crate {
     };
 }
 
-adapt_crate!(Reference, reference);
+/// The reference, adapted; in a module of its own because the adapter defines its
+/// helper types by fixed names.
+mod reference_adapter {
+    crate::adapt_crate!(Reference, reference);
+}
+pub use reference_adapter::Reference;
 
-#[cfg(feature = "learner")]
-adapt_crate!(Learner, lesson04_concurrency_policy);
 
-/// The lesson's criteria bound to one subject.
-pub struct Lesson04<S>(pub S);
-
-impl<S: Subject> Probe for Lesson04<S> {
-    fn criteria(&self) -> &'static [Info] {
-        CRITERIA
-    }
-
-    fn run(&self, id: &str, ctx: &Ctx) -> Verdict {
-        criteria::run(&self.0, id, ctx)
-    }
+/// The lesson's criteria bound to one implementation: what a probe process runs.
+pub fn probe<S: Subject + 'static>(subject: S) -> Box<dyn Probe> {
+    Box::new(Graded::new(subject, criteria::all()).amend_failures(criteria::with_seed))
 }
 
 /// What the checker compiles in for lesson 04: the reference and the fixtures.
 pub const BUILTINS: probe_kit::Builtins = probe_kit::Builtins {
-    criteria: CRITERIA,
-    reference: || Box::new(Lesson04(Reference)),
+    reference: || probe(Reference),
     fixtures: fixtures::FIXTURES,
 };

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use probe_kit::sync::{self, Barrier, Stuck};
-use probe_kit::{Ctx, Failure, Info, Verdict, ensure, snapshot};
+use probe_kit::{Criterion, Ctx, Failure, Info, Verdict, ensure, snapshot};
 use rand::{Rng, RngExt};
 use reference::{BUCKETS, HistogramSnapshot, Op, Rejected, Stats, upper_bound};
 use state::{Command, Response};
@@ -14,78 +14,79 @@ use state::{Command, Response};
 use crate::exposition;
 use crate::{Rig, Subject, set_latency};
 
-const BOOK: &str = "lesson05-observability.html";
 
-pub const CRITERIA: &[Info] = &[
-    Info {
-        id: "totals-exact",
-        title: "after many threads run a seeded workload, every counter and histogram count \
-                equals the operations issued",
-        hint: "Every call of execute counts exactly once: in its kind's counter, in hits, misses \
-               or errors where that applies, and in its kind's histogram. Increment with \
-               fetch_add (a load then a store loses counts between threads), and give every \
-               latency a bucket, the slowest included (le=\"+Inf\").",
-        book: "lesson05-observability.html#step-1-count-with-atomics",
-        deadline_secs: 30,
-    },
-    Info {
-        id: "stats-while-writing",
-        title: "the stats can be read while a SET holds the store's write lock",
-        hint: "stats() must not take the store's lock, not even a read lock for a 'consistent' \
-               view, and the counters must not live inside the RwLock. Keep them in atomics \
-               beside it, and read those.",
-        book: "lesson05-observability.html#step-5-read-the-stats-without-the-lock",
-        deadline_secs: 30,
-    },
-    Info {
-        id: "counters-monotonic",
-        title: "no counter goes down between two reads, even with operations in flight",
-        hint: "Read each atomic with a plain load. Never reset a counter when it is read, and \
-               never compute one as the difference of two others loaded at different moments \
-               (misses = gets - hits): count it in an atomic of its own.",
-        book: "lesson05-observability.html#why-relaxed-is-enough",
-        deadline_secs: 30,
-    },
-    Info {
-        id: "histogram-buckets",
-        title: "each latency lands in its log-scale bucket, and percentiles are bucket bounds",
-        hint: "A bound belongs to its bucket: 1 µs goes in le=\"0.000001\", 1.001 µs in the \
-               next one. The q-percentile is the bound of the first bucket whose running total \
-               reaches ceil(q * count).",
-        book: "lesson05-observability.html#step-2-choose-the-bucket",
-        deadline_secs: 20,
-    },
-    Info {
-        id: "exposition-valid",
-        title: "the text rendering is valid Prometheus exposition format and agrees with the stats",
-        hint: "The evidence names the line. Each family needs # HELP and # TYPE before its \
-               samples; label values go in double quotes; buckets are cumulative, the last is \
-               le=\"+Inf\" and it equals _count.",
-        book: "lesson05-observability.html#the-exposition-format",
-        deadline_secs: 20,
-    },
-    Info {
-        id: "exposition-snapshot",
-        title: "the rendering of a scripted workload matches the expected text",
-        hint: "Compare with the expected lines in the diff: metric and label names, label order \
-               (op, then le), seconds written with format_seconds, and latencies measured with \
-               the store's clock (self.clock), never with Instant::now().",
-        book: "lesson05-observability.html#step-7-render-for-prometheus",
-        deadline_secs: 20,
-    },
-];
+pub const TOTALS_EXACT: Info = Info {
+    id: "totals-exact",
+    title: "after many threads run a seeded workload, every counter and histogram count \
+            equals the operations issued",
+    hint: "Every call of execute counts exactly once: in its kind's counter, in hits, misses \
+           or errors where that applies, and in its kind's histogram. Increment with \
+           fetch_add (a load then a store loses counts between threads), and give every \
+           latency a bucket, the slowest included (le=\"+Inf\").",
+    book: "lesson05-observability.html#step-1-count-with-atomics",
+    deadline_secs: 30,
+};
 
-pub fn run<S: Subject>(subject: S, id: &str, ctx: &Ctx) -> Verdict {
-    debug_assert!(CRITERIA.iter().all(|c| c.book.starts_with(BOOK)));
-    match id {
-        "totals-exact" => totals_exact(subject, ctx),
-        "stats-while-writing" => stats_while_writing(subject, ctx),
-        "counters-monotonic" => counters_monotonic(subject, ctx),
-        "histogram-buckets" => histogram_buckets(subject, ctx),
-        "exposition-valid" => exposition_valid(subject, ctx),
-        "exposition-snapshot" => exposition_snapshot(subject, ctx),
-        _ => unreachable!("the runner only passes listed criteria"),
-    }
+pub const STATS_WHILE_WRITING: Info = Info {
+    id: "stats-while-writing",
+    title: "the stats can be read while a SET holds the store's write lock",
+    hint: "stats() must not take the store's lock, not even a read lock for a 'consistent' \
+           view, and the counters must not live inside the RwLock. Keep them in atomics \
+           beside it, and read those.",
+    book: "lesson05-observability.html#step-5-read-the-stats-without-the-lock",
+    deadline_secs: 30,
+};
+
+pub const COUNTERS_MONOTONIC: Info = Info {
+    id: "counters-monotonic",
+    title: "no counter goes down between two reads, even with operations in flight",
+    hint: "Read each atomic with a plain load. Never reset a counter when it is read, and \
+           never compute one as the difference of two others loaded at different moments \
+           (misses = gets - hits): count it in an atomic of its own.",
+    book: "lesson05-observability.html#why-relaxed-is-enough",
+    deadline_secs: 30,
+};
+
+pub const HISTOGRAM_BUCKETS: Info = Info {
+    id: "histogram-buckets",
+    title: "each latency lands in its log-scale bucket, and percentiles are bucket bounds",
+    hint: "A bound belongs to its bucket: 1 µs goes in le=\"0.000001\", 1.001 µs in the \
+           next one. The q-percentile is the bound of the first bucket whose running total \
+           reaches ceil(q * count).",
+    book: "lesson05-observability.html#step-2-choose-the-bucket",
+    deadline_secs: 20,
+};
+
+pub const EXPOSITION_VALID: Info = Info {
+    id: "exposition-valid",
+    title: "the text rendering is valid Prometheus exposition format and agrees with the stats",
+    hint: "The evidence names the line. Each family needs # HELP and # TYPE before its \
+           samples; label values go in double quotes; buckets are cumulative, the last is \
+           le=\"+Inf\" and it equals _count.",
+    book: "lesson05-observability.html#the-exposition-format",
+    deadline_secs: 20,
+};
+
+pub const EXPOSITION_SNAPSHOT: Info = Info {
+    id: "exposition-snapshot",
+    title: "the rendering of a scripted workload matches the expected text",
+    hint: "Compare with the expected lines in the diff: metric and label names, label order \
+           (op, then le), seconds written with format_seconds, and latencies measured with \
+           the store's clock (self.clock), never with Instant::now().",
+    book: "lesson05-observability.html#step-7-render-for-prometheus",
+    deadline_secs: 20,
+};
+
+/// The lesson's criteria, in the order they run and are reported.
+pub fn all<S: Subject>() -> Vec<Criterion<S>> {
+    vec![
+        Criterion::new(&TOTALS_EXACT, |subject, ctx| totals_exact(*subject, ctx)),
+        Criterion::new(&STATS_WHILE_WRITING, |subject, ctx| stats_while_writing(*subject, ctx)),
+        Criterion::new(&COUNTERS_MONOTONIC, |subject, ctx| counters_monotonic(*subject, ctx)),
+        Criterion::new(&HISTOGRAM_BUCKETS, |subject, ctx| histogram_buckets(*subject, ctx)),
+        Criterion::new(&EXPOSITION_VALID, |subject, ctx| exposition_valid(*subject, ctx)),
+        Criterion::new(&EXPOSITION_SNAPSHOT, |subject, ctx| exposition_snapshot(*subject, ctx)),
+    ]
 }
 
 /// How long threads may take to meet at a barrier, to enter a held operation, or to
@@ -798,7 +799,7 @@ fn exposition_valid<S: Subject>(subject: S, ctx: &Ctx) -> Verdict {
 }
 
 /// The rendering's expected output, maintained with insta (see the tests below).
-const EXPOSITION_SNAPSHOT: &str = include_str!("../snapshots/exposition.snap");
+const EXPOSITION_SNAP: &str = include_str!("../snapshots/exposition.snap");
 
 /// A scripted session, each command with the time it spends in the state machine on
 /// the fake clock: hits, misses, writes, a DEL of nothing, each kind of rejection,
@@ -857,7 +858,7 @@ pub fn render_script<S: Subject>(subject: S, ctx: Option<&Ctx>) -> String {
 fn exposition_snapshot<S: Subject>(subject: S, ctx: &Ctx) -> Verdict {
     snapshot::compare(
         "exposition",
-        EXPOSITION_SNAPSHOT,
+        EXPOSITION_SNAP,
         &render_script(subject, Some(ctx)),
     )
 }

@@ -18,7 +18,7 @@ use reference::{
 };
 use state::{Command, Response};
 
-use crate::{FakeClock, Instrumented, Lesson05, Rig, Subject};
+use crate::{FakeClock, Instrumented, Rig, Subject, criteria};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Bug {
@@ -55,68 +55,68 @@ pub enum Bug {
 pub const FIXTURES: &[Fixture] = &[
     Fixture {
         name: "counters-behind-store-lock",
-        rejected_by: "stats-while-writing",
+        rejected_by: &criteria::STATS_WHILE_WRITING,
         make: || broken(Bug::CountersBehindStoreLock),
     },
     Fixture {
         name: "stats-take-read-lock",
-        rejected_by: "stats-while-writing",
+        rejected_by: &criteria::STATS_WHILE_WRITING,
         make: || broken(Bug::StatsTakeReadLock),
     },
     Fixture {
         name: "load-then-store",
-        rejected_by: "totals-exact",
+        rejected_by: &criteria::TOTALS_EXACT,
         make: || broken(Bug::LoadThenStore),
     },
     Fixture {
         name: "histogram-drops-slow-samples",
-        rejected_by: "totals-exact",
+        rejected_by: &criteria::TOTALS_EXACT,
         make: || broken(Bug::HistogramDropsSlowSamples),
     },
     Fixture {
         name: "rejected-get-counted-as-miss",
-        rejected_by: "totals-exact",
+        rejected_by: &criteria::TOTALS_EXACT,
         make: || broken(Bug::RejectedGetCountedAsMiss),
     },
     Fixture {
         name: "reset-on-read",
-        rejected_by: "counters-monotonic",
+        rejected_by: &criteria::COUNTERS_MONOTONIC,
         make: || broken(Bug::ResetOnRead),
     },
     Fixture {
         name: "misses-as-difference",
-        rejected_by: "counters-monotonic",
+        rejected_by: &criteria::COUNTERS_MONOTONIC,
         make: || broken(Bug::MissesAsDifference),
     },
     Fixture {
         name: "bucket-bound-exclusive",
-        rejected_by: "histogram-buckets",
+        rejected_by: &criteria::HISTOGRAM_BUCKETS,
         make: || broken(Bug::BucketBoundExclusive),
     },
     Fixture {
         name: "percentile-past-the-rank",
-        rejected_by: "histogram-buckets",
+        rejected_by: &criteria::HISTOGRAM_BUCKETS,
         make: || broken(Bug::PercentilePastTheRank),
     },
     Fixture {
         name: "unquoted-label",
-        rejected_by: "exposition-valid",
+        rejected_by: &criteria::EXPOSITION_VALID,
         make: || broken(Bug::UnquotedLabel),
     },
     Fixture {
         name: "buckets-not-cumulative",
-        rejected_by: "exposition-valid",
+        rejected_by: &criteria::EXPOSITION_VALID,
         make: || broken(Bug::BucketsNotCumulative),
     },
     Fixture {
         name: "latency-in-microseconds",
-        rejected_by: "exposition-snapshot",
+        rejected_by: &criteria::EXPOSITION_SNAPSHOT,
         make: || broken(Bug::LatencyInMicroseconds),
     },
 ];
 
 fn broken(bug: Bug) -> Box<dyn Probe> {
-    Box::new(Lesson05(Broken(bug)))
+    crate::probe(Broken(bug))
 }
 
 /// A store with one bug planted in it.

@@ -15,12 +15,19 @@ pub mod rig;
 use std::sync::Arc;
 use std::time::Duration;
 
-use probe_kit::{Ctx, Info, Probe, Verdict};
+use probe_kit::{Graded, Probe};
 use reference::{HistogramSnapshot, Rejected, Stats};
 use state::{Command, Response};
 
-pub use criteria::{CRITERIA, render_script, script};
+pub use criteria::{render_script, script};
 pub use rig::{FakeClock, Hold, Instrumented, Rig, set_latency};
+
+// The adapter macro names these through `$crate`, so that a generated probe crate
+// can expand it with no dependency of its own on the reference.
+#[doc(hidden)]
+pub use reference;
+#[doc(hidden)]
+pub use state;
 
 /// One implementation of lesson 05, seen through the reference's types.
 pub trait Subject: Copy + Send + Sync + 'static {
@@ -49,68 +56,73 @@ macro_rules! adapt_crate {
         #[derive(Debug, Clone, Copy)]
         pub struct $subject;
 
-        impl $krate::StateMachine for $crate::Instrumented {
-            fn read(&self, key: &str) -> ::state::Response {
-                $crate::Instrumented::read(self, key)
+        /// A probe instrument wrapped in a type of this crate, so that this crate may
+        /// implement the lesson crate's trait for it (the orphan rule forbids that for
+        /// the probe's own type).
+        pub struct Seam<T>(pub T);
+
+        impl $krate::StateMachine for Seam<$crate::Instrumented> {
+            fn read(&self, key: &str) -> $crate::state::Response {
+                $crate::Instrumented::read(&self.0, key)
             }
 
-            fn write(&mut self, command: ::state::Command) -> ::state::Response {
-                $crate::Instrumented::write(self, command)
+            fn write(&mut self, command: $crate::state::Command) -> $crate::state::Response {
+                $crate::Instrumented::write(&mut self.0, command)
             }
         }
 
-        impl $krate::Clock for $crate::FakeClock {
+        impl $krate::Clock for Seam<$crate::FakeClock> {
             fn now(&self) -> ::std::time::Instant {
-                $crate::FakeClock::now(self)
+                $crate::FakeClock::now(&self.0)
             }
         }
 
         impl $subject {
-            fn snapshot_out(h: &$krate::HistogramSnapshot) -> ::reference::HistogramSnapshot {
-                let mut buckets = [0; ::reference::BUCKETS];
+            fn snapshot_out(h: &$krate::HistogramSnapshot) -> $crate::reference::HistogramSnapshot {
+                let mut buckets = [0; $crate::reference::BUCKETS];
                 for (slot, samples) in buckets.iter_mut().zip(h.buckets.iter()) {
                     *slot = *samples;
                 }
-                ::reference::HistogramSnapshot {
+                $crate::reference::HistogramSnapshot {
                     buckets,
                     sum_nanos: h.sum_nanos,
                 }
             }
 
-            fn rejected_out(rejected: $krate::Rejected) -> ::reference::Rejected {
+            fn rejected_out(rejected: $krate::Rejected) -> $crate::reference::Rejected {
                 match rejected {
-                    $krate::Rejected::EmptyKey => ::reference::Rejected::EmptyKey,
+                    $krate::Rejected::EmptyKey => $crate::reference::Rejected::EmptyKey,
                     $krate::Rejected::KeyTooLong { len } => {
-                        ::reference::Rejected::KeyTooLong { len }
+                        $crate::reference::Rejected::KeyTooLong { len }
                     }
                     $krate::Rejected::ValueTooLong { len } => {
-                        ::reference::Rejected::ValueTooLong { len }
+                        $crate::reference::Rejected::ValueTooLong { len }
                     }
                 }
             }
         }
 
         impl $crate::Subject for $subject {
-            type Store = $krate::Store<$crate::Instrumented, $crate::FakeClock>;
+            type Store = $krate::Store<Seam<$crate::Instrumented>, Seam<$crate::FakeClock>>;
 
             fn new_store(&self, rig: &::std::sync::Arc<$crate::Rig>) -> Self::Store {
                 $krate::Store::with_parts(
-                    $crate::Instrumented::new(rig),
-                    $crate::FakeClock::new(rig),
+                    Seam($crate::Instrumented::new(rig)),
+                    Seam($crate::FakeClock::new(rig)),
                 )
             }
 
             fn execute(
                 &self,
                 store: &Self::Store,
-                command: ::state::Command,
-            ) -> Result<::state::Response, ::reference::Rejected> {
+                command: $crate::state::Command,
+            ) -> Result<$crate::state::Response, $crate::reference::Rejected> {
                 store.execute(command).map_err(Self::rejected_out)
             }
 
-            fn stats(&self, store: &Self::Store) -> ::reference::Stats {
+            fn stats(&self, store: &Self::Store) -> $crate::reference::Stats {
                 let stats = store.stats();
-                ::reference::Stats {
+                $crate::reference::Stats {
                     gets: stats.gets,
                     sets: stats.sets,
                     dels: stats.dels,
@@ -130,7 +142,7 @@ macro_rules! adapt_crate {
                 samples: &[::std::time::Duration],
                 quantiles: &[f64],
             ) -> (
-                ::reference::HistogramSnapshot,
+                $crate::reference::HistogramSnapshot,
                 Vec<Option<::std::time::Duration>>,
             ) {
                 let histogram = $krate::Histogram::new();
@@ -145,27 +157,21 @@ macro_rules! adapt_crate {
     };
 }
 
-adapt_crate!(Reference, reference);
+/// The reference, adapted; in a module of its own because the adapter defines its
+/// helper types by fixed names.
+mod reference_adapter {
+    crate::adapt_crate!(Reference, reference);
+}
+pub use reference_adapter::Reference;
 
-#[cfg(feature = "learner")]
-adapt_crate!(Learner, lesson05_observability);
 
-/// The lesson's criteria bound to one subject.
-pub struct Lesson05<S>(pub S);
-
-impl<S: Subject> Probe for Lesson05<S> {
-    fn criteria(&self) -> &'static [Info] {
-        CRITERIA
-    }
-
-    fn run(&self, id: &str, ctx: &Ctx) -> Verdict {
-        criteria::run(self.0, id, ctx)
-    }
+/// The lesson's criteria bound to one implementation: what a probe process runs.
+pub fn probe<S: Subject + 'static>(subject: S) -> Box<dyn Probe> {
+    Box::new(Graded::new(subject, criteria::all()))
 }
 
 /// What the checker compiles in for lesson 05: the reference and the fixtures.
 pub const BUILTINS: probe_kit::Builtins = probe_kit::Builtins {
-    criteria: CRITERIA,
-    reference: || Box::new(Lesson05(Reference)),
+    reference: || probe(Reference),
     fixtures: fixtures::FIXTURES,
 };

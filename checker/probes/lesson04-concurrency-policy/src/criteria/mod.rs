@@ -14,125 +14,145 @@ mod writes;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use probe_kit::{Ctx, Failure, Info, Verdict};
+use probe_kit::{Criterion, Ctx, Failure, Info};
 use rand::{Rng, RngExt};
 use state::Command;
 
 use crate::Subject;
 use crate::lab::{Crew, Stuck, name_stuck};
 
-const BOOK: &str = "lesson04-concurrency-policy.html";
 
-pub const CRITERIA: &[Info] = &[
-    Info {
-        id: "sequence-gap-free",
-        title: "concurrent writers get unique, gap-free numbers, and the hook sees them in order",
-        hint: "Take the number inside the turnstile: lock the writer mutex first, then read \
-               global_seq() + 1, and hand the write to the hook before unlocking. A number \
-               read or counted before the lock is taken can be handed out twice.",
-        book: "lesson04-concurrency-policy.html#step-1-the-turnstile",
-        deadline_secs: 30,
-    },
-    Info {
-        id: "state-follows-log",
-        title: "each write takes effect right after the hook gets it, in sequence order",
-        hint: "Apply while still holding the writer mutex, right after on_write: hook first, \
-               then apply, then unlock. Applying under another lock (or before the hook) lets \
-               the state's order drift from the log's.",
-        book: "lesson04-concurrency-policy.html#the-hook-before-the-apply",
-        deadline_secs: 30,
-    },
-    Info {
-        id: "reads-consistent",
-        title: "every read shows one moment: value, version, seq and as_of from the same state",
-        hint: "Take the entry and as_of under one read lock, from the state itself; and change \
-               the state in one step under the write lock. A sequence kept or read apart from \
-               the entries lets a read mix two moments.",
-        book: "lesson04-concurrency-policy.html#step-2-reads-share-the-state",
-        deadline_secs: 30,
-    },
-    Info {
-        id: "readers-not-blocked",
-        title: "readers keep going while a writer is in its slow phase (the hook)",
-        hint: "While the hook runs, the writer may hold the writer mutex but no lock on the \
-               state; and get() must not touch the writer mutex. Take the state's write lock \
-               only around apply.",
-        book: "lesson04-concurrency-policy.html#readers-wait-only-for-the-apply",
-        deadline_secs: 30,
-    },
-    Info {
-        id: "snapshot-consistent",
-        title: "a snapshot taken while writers run equals the replay of the log up to its seq",
-        hint: "Copy the whole state, entries and global_seq together, under one read lock: \
-               `self.state.read().clone()`. A copy assembled from several lock acquisitions \
-               lets writes land in the middle of it.",
-        book: "lesson04-concurrency-policy.html#step-3-copy-under-a-short-lock",
-        deadline_secs: 30,
-    },
-    Info {
-        id: "snapshot-outside-lock",
-        title: "writers and readers complete while a snapshot is being written out",
-        hint: "Let the guard go before you encode and write: copy_state() returns an owned \
-               copy, so write_snapshot can write it with no lock held. A guard kept in a \
-               variable lives until the end of its block.",
-        book: "lesson04-concurrency-policy.html#step-4-write-the-snapshot-outside-any-lock",
-        deadline_secs: 30,
-    },
-    Info {
-        id: "snapshot-file-atomic",
-        title: "saving replaces the file in one step, then tells the hook",
-        hint: "Write to temp_path_for(path), sync_all, rename over path, sync_dir_of(path), \
-               and only then call on_snapshot_saved. Writing into path itself truncates the \
-               old snapshot before the new one is whole.",
-        book: "lesson04-concurrency-policy.html#step-5-replace-the-file-in-one-step",
-        deadline_secs: 30,
-    },
-    Info {
-        id: "torn-snapshot-refused",
-        title: "a torn or corrupted snapshot is refused with a clear error, never loaded",
-        hint: "Check before you trust: header length, MAGIC, the exact file length the header \
-               gives, the CRC-32, and only then parse and check the invariants, returning the \
-               first problem in that order.",
-        book: "lesson04-concurrency-policy.html#step-6-refuse-a-torn-snapshot",
-        deadline_secs: 30,
-    },
-    Info {
-        id: "restore-roundtrip",
-        title: "restore gives back exactly the saved state and sequence, and numbering goes on",
-        hint: "Save every entry, tombstones included (a tombstone holds the key's version), \
-               with global_seq; restore must give back the same entries and global_seq, so \
-               the next write takes global_seq + 1.",
-        book: "lesson04-concurrency-policy.html#step-7-restore",
-        deadline_secs: 30,
-    },
-    Info {
-        id: "no-deadlock",
-        title: "snapshots, writes and reads together never deadlock",
-        hint: "Take the locks in one order everywhere: writer mutex, then state. No path may \
-               wait for the writer mutex while it holds the state lock: let the state guard go \
-               before on_snapshot_saved.",
-        book: "lesson04-concurrency-policy.html#why-the-locks-cannot-deadlock",
-        deadline_secs: 30,
-    },
-    Info {
-        id: "policy-document",
-        title: "POLICY.md states every rule: writer, reads, granularity, snapshots, ordering",
-        hint: "Keep the five headings, replace every TODO with your reasoning (at least twenty \
-               words a section), and give at least three trade-offs under Lock granularity, \
-               one bullet each, naming store-level, striped, per-key or lock-free.",
-        book: "lesson04-concurrency-policy.html#step-8-write-the-policy",
-        deadline_secs: 20,
-    },
-];
+pub const SEQUENCE_GAP_FREE: Info = Info {
+    id: "sequence-gap-free",
+    title: "concurrent writers get unique, gap-free numbers, and the hook sees them in order",
+    hint: "Take the number inside the turnstile: lock the writer mutex first, then read \
+           global_seq() + 1, and hand the write to the hook before unlocking. A number \
+           read or counted before the lock is taken can be handed out twice.",
+    book: "lesson04-concurrency-policy.html#step-1-the-turnstile",
+    deadline_secs: 30,
+};
 
-pub fn run<S: Subject>(subject: &S, id: &str, ctx: &Ctx) -> Verdict {
-    debug_assert!(CRITERIA.iter().all(|c| c.book.starts_with(BOOK)));
-    run_one(subject, id, ctx).map_err(|failure| with_seed(failure, ctx.seed()))
+pub const STATE_FOLLOWS_LOG: Info = Info {
+    id: "state-follows-log",
+    title: "each write takes effect right after the hook gets it, in sequence order",
+    hint: "Apply while still holding the writer mutex, right after on_write: hook first, \
+           then apply, then unlock. Applying under another lock (or before the hook) lets \
+           the state's order drift from the log's.",
+    book: "lesson04-concurrency-policy.html#the-hook-before-the-apply",
+    deadline_secs: 30,
+};
+
+pub const READS_CONSISTENT: Info = Info {
+    id: "reads-consistent",
+    title: "every read shows one moment: value, version, seq and as_of from the same state",
+    hint: "Take the entry and as_of under one read lock, from the state itself; and change \
+           the state in one step under the write lock. A sequence kept or read apart from \
+           the entries lets a read mix two moments.",
+    book: "lesson04-concurrency-policy.html#step-2-reads-share-the-state",
+    deadline_secs: 30,
+};
+
+pub const READERS_NOT_BLOCKED: Info = Info {
+    id: "readers-not-blocked",
+    title: "readers keep going while a writer is in its slow phase (the hook)",
+    hint: "While the hook runs, the writer may hold the writer mutex but no lock on the \
+           state; and get() must not touch the writer mutex. Take the state's write lock \
+           only around apply.",
+    book: "lesson04-concurrency-policy.html#readers-wait-only-for-the-apply",
+    deadline_secs: 30,
+};
+
+pub const SNAPSHOT_CONSISTENT: Info = Info {
+    id: "snapshot-consistent",
+    title: "a snapshot taken while writers run equals the replay of the log up to its seq",
+    hint: "Copy the whole state, entries and global_seq together, under one read lock: \
+           `self.state.read().clone()`. A copy assembled from several lock acquisitions \
+           lets writes land in the middle of it.",
+    book: "lesson04-concurrency-policy.html#step-3-copy-under-a-short-lock",
+    deadline_secs: 30,
+};
+
+pub const SNAPSHOT_OUTSIDE_LOCK: Info = Info {
+    id: "snapshot-outside-lock",
+    title: "writers and readers complete while a snapshot is being written out",
+    hint: "Let the guard go before you encode and write: copy_state() returns an owned \
+           copy, so write_snapshot can write it with no lock held. A guard kept in a \
+           variable lives until the end of its block.",
+    book: "lesson04-concurrency-policy.html#step-4-write-the-snapshot-outside-any-lock",
+    deadline_secs: 30,
+};
+
+pub const SNAPSHOT_FILE_ATOMIC: Info = Info {
+    id: "snapshot-file-atomic",
+    title: "saving replaces the file in one step, then tells the hook",
+    hint: "Write to temp_path_for(path), sync_all, rename over path, sync_dir_of(path), \
+           and only then call on_snapshot_saved. Writing into path itself truncates the \
+           old snapshot before the new one is whole.",
+    book: "lesson04-concurrency-policy.html#step-5-replace-the-file-in-one-step",
+    deadline_secs: 30,
+};
+
+pub const TORN_SNAPSHOT_REFUSED: Info = Info {
+    id: "torn-snapshot-refused",
+    title: "a torn or corrupted snapshot is refused with a clear error, never loaded",
+    hint: "Check before you trust: header length, MAGIC, the exact file length the header \
+           gives, the CRC-32, and only then parse and check the invariants, returning the \
+           first problem in that order.",
+    book: "lesson04-concurrency-policy.html#step-6-refuse-a-torn-snapshot",
+    deadline_secs: 30,
+};
+
+pub const RESTORE_ROUNDTRIP: Info = Info {
+    id: "restore-roundtrip",
+    title: "restore gives back exactly the saved state and sequence, and numbering goes on",
+    hint: "Save every entry, tombstones included (a tombstone holds the key's version), \
+           with global_seq; restore must give back the same entries and global_seq, so \
+           the next write takes global_seq + 1.",
+    book: "lesson04-concurrency-policy.html#step-7-restore",
+    deadline_secs: 30,
+};
+
+pub const NO_DEADLOCK: Info = Info {
+    id: "no-deadlock",
+    title: "snapshots, writes and reads together never deadlock",
+    hint: "Take the locks in one order everywhere: writer mutex, then state. No path may \
+           wait for the writer mutex while it holds the state lock: let the state guard go \
+           before on_snapshot_saved.",
+    book: "lesson04-concurrency-policy.html#why-the-locks-cannot-deadlock",
+    deadline_secs: 30,
+};
+
+pub const POLICY_DOCUMENT: Info = Info {
+    id: "policy-document",
+    title: "POLICY.md states every rule: writer, reads, granularity, snapshots, ordering",
+    hint: "Keep the five headings, replace every TODO with your reasoning (at least twenty \
+           words a section), and give at least three trade-offs under Lock granularity, \
+           one bullet each, naming store-level, striped, per-key or lock-free.",
+    book: "lesson04-concurrency-policy.html#step-8-write-the-policy",
+    deadline_secs: 20,
+};
+
+/// The lesson's criteria, in the order they run and are reported.
+pub fn all<S: Subject>() -> Vec<Criterion<S>> {
+    vec![
+        Criterion::new(&SEQUENCE_GAP_FREE, writes::sequence_gap_free),
+        Criterion::new(&STATE_FOLLOWS_LOG, writes::state_follows_log),
+        Criterion::new(&READS_CONSISTENT, reads::reads_consistent),
+        Criterion::new(&READERS_NOT_BLOCKED, reads::readers_not_blocked),
+        Criterion::new(&SNAPSHOT_CONSISTENT, snapshots::snapshot_consistent),
+        Criterion::new(&SNAPSHOT_OUTSIDE_LOCK, snapshots::snapshot_outside_lock),
+        Criterion::new(&SNAPSHOT_FILE_ATOMIC, snapshots::snapshot_file_atomic),
+        Criterion::new(&TORN_SNAPSHOT_REFUSED, snapshots::torn_snapshot_refused),
+        Criterion::new(&RESTORE_ROUNDTRIP, snapshots::restore_roundtrip),
+        Criterion::new(&NO_DEADLOCK, snapshots::no_deadlock),
+        Criterion::new(&POLICY_DOCUMENT, policy::policy_document),
+    ]
 }
 
 /// Makes sure the evidence names the seed, so that the failing run can be replayed.
 /// (A multi-line detail is a diff of a fixed script, which no seed changes.)
-fn with_seed(mut failure: Failure, seed: u64) -> Failure {
+pub fn with_seed(mut failure: Failure, ctx: &Ctx) -> Failure {
+    let seed = ctx.seed();
     let named = |text: &str| text.contains(&format!("seed {seed}"));
     if named(&failure.seen) || failure.detail.as_deref().is_some_and(named) {
         return failure;
@@ -143,23 +163,6 @@ fn with_seed(mut failure: Failure, seed: u64) -> Failure {
         Some(detail) => Some(format!("{detail} (seed {seed})")),
     };
     failure
-}
-
-fn run_one<S: Subject>(subject: &S, id: &str, ctx: &Ctx) -> Verdict {
-    match id {
-        "sequence-gap-free" => writes::sequence_gap_free(subject, ctx),
-        "state-follows-log" => writes::state_follows_log(subject, ctx),
-        "reads-consistent" => reads::reads_consistent(subject, ctx),
-        "readers-not-blocked" => reads::readers_not_blocked(subject, ctx),
-        "snapshot-consistent" => snapshots::snapshot_consistent(subject, ctx),
-        "snapshot-outside-lock" => snapshots::snapshot_outside_lock(subject, ctx),
-        "snapshot-file-atomic" => snapshots::snapshot_file_atomic(subject, ctx),
-        "torn-snapshot-refused" => snapshots::torn_snapshot_refused(subject, ctx),
-        "restore-roundtrip" => snapshots::restore_roundtrip(subject, ctx),
-        "no-deadlock" => snapshots::no_deadlock(subject, ctx),
-        "policy-document" => policy::policy_document(subject, ctx),
-        _ => unreachable!("the runner only passes listed criteria"),
-    }
 }
 
 /// How long a thread may take, while another is held at a seam, before the probe
