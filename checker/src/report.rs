@@ -141,7 +141,13 @@ impl CriterionReport {
                 expected,
                 seen,
                 detail,
-            }) => (FailureKind::Wrong, expected, seen, detail),
+                hint,
+            }) => {
+                if let Some(hint) = hint {
+                    report.hint = hint;
+                }
+                (FailureKind::Wrong, expected, seen, detail)
+            }
             Ended::Reported(Outcome::Panic { message, location }) => (
                 FailureKind::Panic,
                 "no panic".to_owned(),

@@ -97,6 +97,32 @@ fn every_reference_passes_every_criterion() {
     }
 }
 
+/// A criterion tuned to the reference's code rather than to its rule would reject a
+/// correct implementation written another way; the variants prove it does not.
+#[test]
+fn every_correct_variant_passes_every_criterion() {
+    for lesson in LESSONS {
+        for variant in lesson.builtins.variants {
+            for seed in seeds() {
+                let seed = seed.to_string();
+                let args = ["check", &lesson.id(), "--fixture", variant.name, "--json", "--seed", &seed];
+                let report = report(&args);
+                let failing: Vec<_> = report
+                    .criteria
+                    .iter()
+                    .filter(|c| c.status != Status::Pass)
+                    .collect();
+                assert!(
+                    failing.is_empty(),
+                    "{} correct variant `{}` rejected (seed {seed}): {failing:#?}",
+                    lesson.id(),
+                    variant.name
+                );
+            }
+        }
+    }
+}
+
 /// The standard: a criterion no broken implementation can fail proves nothing.
 #[test]
 fn every_criterion_has_a_fixture_and_every_fixture_a_real_criterion() {

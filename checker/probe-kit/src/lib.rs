@@ -48,6 +48,9 @@ pub struct Failure {
     pub seen: String,
     /// A longer piece of evidence, such as a diff against the expected output.
     pub detail: Option<String>,
+    /// A hint chosen for the evidence seen, in place of the criterion's own: a
+    /// criterion that can tell a wrong version from a lost update says which.
+    pub hint: Option<String>,
 }
 
 impl Failure {
@@ -56,11 +59,18 @@ impl Failure {
             expected: expected.to_string(),
             seen: seen.to_string(),
             detail: None,
+            hint: None,
         }
     }
 
     pub fn with_detail(mut self, detail: impl fmt::Display) -> Self {
         self.detail = Some(detail.to_string());
+        self
+    }
+
+    /// Replaces the criterion's hint with one that follows this evidence.
+    pub fn with_hint(mut self, hint: impl fmt::Display) -> Self {
+        self.hint = Some(hint.to_string());
         self
     }
 }
@@ -171,6 +181,9 @@ impl<S> Probe for Graded<S> {
 pub struct Builtins {
     pub reference: fn() -> Box<dyn Probe>,
     pub fixtures: &'static [Fixture],
+    /// Correct implementations written differently from the reference: every
+    /// criterion must accept each of them.
+    pub variants: &'static [Variant],
 }
 
 impl Builtins {
@@ -180,16 +193,22 @@ impl Builtins {
         (self.reference)().criteria()
     }
 
-    /// `"reference"` or a fixture's name.
+    /// `"reference"`, or a fixture's or a variant's name.
     pub fn probe(&self, name: &str) -> Option<Box<dyn Probe>> {
         if name == "reference" {
             return Some((self.reference)());
         }
-        self.fixtures
-            .iter()
-            .find(|f| f.name == name)
-            .map(|f| (f.make)())
+        let fixture = self.fixtures.iter().find(|f| f.name == name).map(|f| f.make);
+        let variant = self.variants.iter().find(|v| v.name == name).map(|v| v.make);
+        fixture.or(variant).map(|make| make())
     }
+}
+
+/// A correct implementation that differs from the reference (another map, std's
+/// locks, helper functions): proof that the criteria grade the rule, not the code.
+pub struct Variant {
+    pub name: &'static str,
+    pub make: fn() -> Box<dyn Probe>,
 }
 
 /// A deliberately broken implementation, and the criterion that must reject it.

@@ -44,6 +44,8 @@ pub enum Outcome {
         expected: String,
         seen: String,
         detail: Option<String>,
+        /// A hint that follows the evidence, in place of the criterion's own.
+        hint: Option<String>,
     },
     /// The implementation reached a `todo!()`; `step` is its message.
     NotImplemented { step: String },

@@ -70,6 +70,7 @@ fn run_caught(probe: &dyn Probe, id: &str, ctx: &Ctx) -> Outcome {
             seen: "no such criterion: the probe was built from other sources than the checker"
                 .into(),
             detail: None,
+            hint: None,
         },
         (_, Some((message, location))) => classify_panic(message, location),
         (Ok(Some(Ok(()))), None) => Outcome::Pass,
@@ -77,6 +78,7 @@ fn run_caught(probe: &dyn Probe, id: &str, ctx: &Ctx) -> Outcome {
             expected: f.expected,
             seen: f.seen,
             detail: f.detail,
+            hint: f.hint,
         },
         (Err(_), None) => Outcome::Panic {
             message: "panicked".into(),

@@ -113,4 +113,5 @@ pub fn probe<S: Subject + 'static>(subject: S) -> Box<dyn Probe> {
 pub const BUILTINS: probe_kit::Builtins = probe_kit::Builtins {
     reference: || probe(Reference),
     fixtures: fixtures::FIXTURES,
+    variants: &[],
 };
