@@ -61,7 +61,7 @@ fn every_fixture_is_rejected_by_the_criterion_it_breaks() {
                     "{} fixture `{}` was not rejected by `{}` (seed {seed}): {criterion:?}",
                     lesson.id(),
                     fixture.name,
-                    fixture.rejected_by
+                    fixture.rejected_by.id
                 );
             }
         }
