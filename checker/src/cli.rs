@@ -59,4 +59,8 @@ pub struct CheckArgs {
     /// Seed for the random inputs (printed in every report, to replay a failure)
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Grade the lesson crate found in this folder of lessons (a learner's copy of
+    /// lessons/) with this course's checker, instead of this course's lessons/
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["solution", "fixture"])]
+    pub lessons: Option<std::path::PathBuf>,
 }

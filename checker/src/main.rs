@@ -44,7 +44,14 @@ fn run(command: Command) -> Result<u8> {
             };
             probe_kit::probe_main(probe.as_ref())
         }
-        Command::Check(args) => check(&Workspace::locate()?, args),
+        Command::Check(args) => {
+            let workspace = Workspace::locate()?;
+            let workspace = match &args.lessons {
+                Some(dir) => workspace.with_lessons(dir)?,
+                None => workspace,
+            };
+            check(&workspace, args)
+        }
         Command::List => {
             print!("{}", progress::render(&Workspace::locate()?));
             Ok(PASS)
@@ -74,7 +81,7 @@ fn check(workspace: &Workspace, args: CheckArgs) -> Result<u8> {
     let seed = args.seed.unwrap_or_else(check::fresh_seed);
     let report = check::check(workspace, lesson, &target, seed, args.only.as_deref())?;
     // Only a full check of the learner's crate says how far the lesson is.
-    if matches!(target, Target::Learner) && args.only.is_none() {
+    if matches!(target, Target::Learner) && args.only.is_none() && args.lessons.is_none() {
         progress::save(workspace, &report)?;
     }
     if args.json {

@@ -171,7 +171,7 @@ impl CriterionReport {
             Ended::Crashed { status } => (
                 FailureKind::Crash,
                 "a result".to_owned(),
-                format!("the process {status}{during} before reporting"),
+                format!("the process {status} before reporting{during}"),
                 None,
             ),
             Ended::Untrusted { why } => (
@@ -184,11 +184,39 @@ impl CriterionReport {
                 None,
             ),
         };
+        // A hang, a crash or a run the checker cannot believe says nothing about the
+        // criterion's rule, so its fixed hint would point at the wrong step.
+        if let Some(hint) = kind.hint() {
+            report.hint = hint.to_owned();
+        }
         report.failure = Some(kind);
         report.expected = Some(expected);
         report.seen = Some(seen);
         report.detail = detail;
         report
+    }
+}
+
+impl FailureKind {
+    /// The hint for a failure that is not about the criterion's rule.
+    fn hint(self) -> Option<&'static str> {
+        match self {
+            FailureKind::Wrong | FailureKind::Panic => None,
+            FailureKind::Hang => Some(
+                "The step named under `seen` never returned. In a single-threaded step that \
+                 is a loop whose condition never changes; with locks, a lock taken twice or \
+                 two locks taken in different orders.",
+            ),
+            FailureKind::Crash => Some(
+                "Your code ended the process before the criterion finished: look for \
+                 `process::exit`, `abort`, or recursion without end (a stack overflow aborts) \
+                 in the step named under `seen`.",
+            ),
+            FailureKind::Untrusted => Some(
+                "Nothing in a lesson needs to talk to the checker: remove whatever prints, \
+                 connects or exits on the checker's behalf.",
+            ),
+        }
     }
 }
 

@@ -7,7 +7,11 @@ use anyhow::{Result, bail};
 use crate::lessons::Lesson;
 
 pub struct Workspace {
+    /// The course: its checker, probes, references, lock file and target folder.
     pub root: PathBuf,
+    /// Where the learner's lesson crates are: `lessons/` of the course, or a
+    /// learner's copy that an instructor grades with this course's checker.
+    pub lessons: PathBuf,
 }
 
 impl Workspace {
@@ -24,7 +28,10 @@ impl Workspace {
             .find(|dir| is_course_root(dir))
             .map(Path::to_path_buf);
         match found.or(built_from.filter(|dir| is_course_root(dir))) {
-            Some(root) => Ok(Workspace { root }),
+            Some(root) => Ok(Workspace {
+                lessons: root.join("lessons"),
+                root,
+            }),
             None => bail!(
                 "cannot find the kvlab workspace from {}: run the checker inside your clone \
                  of the course (the folder with Cargo.toml, lessons/ and solutions/)",
@@ -33,8 +40,17 @@ impl Workspace {
         }
     }
 
+    /// Grades the lesson crates in `dir` (a folder like `lessons/`) instead.
+    pub fn with_lessons(mut self, dir: &Path) -> Result<Workspace> {
+        if !dir.is_dir() {
+            bail!("{} is not a folder of lesson crates (like lessons/)", dir.display());
+        }
+        self.lessons = std::path::absolute(dir)?;
+        Ok(self)
+    }
+
     pub fn lesson_dir(&self, lesson: &Lesson) -> PathBuf {
-        self.root.join("lessons").join(lesson.dir_name())
+        self.lessons.join(lesson.dir_name())
     }
 
     pub fn solution_dir(&self, lesson: &Lesson) -> PathBuf {
