@@ -1,6 +1,9 @@
 //! Turns the criterion results of the `lock_strategies` benchmark into the book's
 //! table (`book/src/generated/lock-strategies.md`) and chart
-//! (`book/src/img/lock-strategies.svg`). Run by `just bench-locks` after the bench.
+//! (`book/src/img/lock-strategies.svg`). Run by `just bench-locks` after the bench:
+//!
+//!     cargo bench -p kvlab-bench --bench lock_strategies
+//!     cargo run --release -q -p kvlab-bench --bin lock-chart
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -21,9 +24,6 @@ const STRATEGIES: [&str; 6] = [
     "striped x16",
     "copy-on-write",
 ];
-const COLOURS: [&str; 6] = [
-    "#9e9e9e", "#616161", "#90caf9", "#1e88e5", "#43a047", "#fb8c00",
-];
 
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -34,15 +34,20 @@ fn main() {
         "no results under {}: run the benchmark first",
         criterion.display()
     );
-    let out = root.join("book/src/generated");
-    fs::create_dir_all(&out).unwrap();
-    fs::write(out.join("lock-strategies.md"), table(&results)).unwrap();
+    let mut report = kvlab_bench::Report::new(
+        "lock-strategies",
+        "cargo bench -p kvlab-bench --bench lock_strategies && cargo run --release -q -p kvlab-bench --bin lock-chart",
+    );
+    for line in table(&results).lines() {
+        report.line(line);
+    }
+    report.write();
     fs::write(
         root.join("book/src/img/lock-strategies.svg"),
         chart(&results),
     )
     .unwrap();
-    println!("wrote book/src/generated/lock-strategies.md and book/src/img/lock-strategies.svg");
+    println!("wrote book/src/img/lock-strategies.svg");
 }
 
 fn collect(dir: &Path) -> Results {
@@ -93,28 +98,29 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-fn machine() -> String {
-    let cpu = fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    format!("{cpu}; {}", kvlab_bench::machine())
-}
-
-fn table(results: &Results) -> String {
-    let threads: Vec<usize> = results
+fn threads_of(results: &Results) -> Vec<usize> {
+    results
         .values()
         .flat_map(|s| s.values().flat_map(|t| t.keys().copied()))
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
-        .collect();
-    let mut out = format!(
-        "Measured on {}. Millions of operations per second (median of 10 samples, higher is better).\n\n",
-        machine()
+        .collect()
+}
+
+/// A throughput as the table and the chart print it: two decimals below 1, else
+/// three significant figures at most.
+fn figure(mops: f64) -> String {
+    if mops < 1.0 {
+        format!("{mops:.3}")
+    } else {
+        format!("{mops:.2}")
+    }
+}
+
+fn table(results: &Results) -> String {
+    let threads = threads_of(results);
+    let mut out = String::from(
+        "Millions of operations per second, the median of 10 samples (higher is better).\n\n",
     );
     for (read_percent, strategies) in results {
         let _ = writeln!(out, "**{read_percent}% reads**\n");
@@ -130,7 +136,7 @@ fn table(results: &Results) -> String {
             };
             let cells: Vec<String> = threads
                 .iter()
-                .map(|t| by_threads.get(t).map_or("-".into(), |m| format!("{m:.2}")))
+                .map(|t| by_threads.get(t).map_or("-".into(), |m| figure(*m)))
                 .collect();
             let _ = writeln!(out, "| {name} | {} |", cells.join(" | "));
         }
@@ -139,97 +145,108 @@ fn table(results: &Results) -> String {
     out
 }
 
-/// One panel per read ratio; in each, a group of bars per thread count.
+/// One panel per read ratio, stacked; in each, one row per strategy with a bar
+/// per thread count, on a logarithmic scale (copy-on-write is two orders of
+/// magnitude below the rest at 50% reads). Drawn at the book's text width
+/// (750 px), so one unit is one pixel and no text is smaller than 12 px.
 fn chart(results: &Results) -> String {
-    let (panel_w, panel_h, top, left, gap) = (300.0, 220.0, 40.0, 50.0, 30.0);
-    let width = left + results.len() as f64 * (panel_w + gap) + 10.0;
-    let height = top + panel_h + 90.0;
-    let max = results
+    let threads = threads_of(results);
+    let (width, label_w, right) = (750.0, 150.0, 56.0);
+    let plot_w = width - label_w - right;
+    let (bar_h, bar_gap, row_gap) = (9.0, 1.0, 8.0);
+    let row_h = threads.len() as f64 * (bar_h + bar_gap) + row_gap;
+    let panel_h = 28.0 + STRATEGIES.len() as f64 * row_h + 30.0;
+    let top = 78.0;
+    let height = top + results.len() as f64 * panel_h + 10.0;
+    let values: Vec<f64> = results
         .values()
         .flat_map(|s| s.values().flat_map(|t| t.values().copied()))
-        .fold(0.0, f64::max);
-    let scale = nice_ceiling(max);
+        .collect();
+    let min = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = values.iter().copied().fold(0.0, f64::max);
+    // Round decades: from the power of ten at or below the smallest value to the one
+    // at or above the largest.
+    let (lo, hi) = (min.log10().floor() as i32, max.log10().ceil() as i32);
+    let x = |v: f64| label_w + plot_w * (v.log10() - lo as f64) / (hi - lo) as f64;
+    let shades = ["#90caf9", "#1e88e5", "#0d47a1"];
     let mut svg = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {width} {height}\" font-family=\"sans-serif\" font-size=\"11\">\n\
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {width} {height}\" width=\"{width}\" height=\"{height}\" \
+         role=\"img\" font-family=\"system-ui, sans-serif\" font-size=\"13\">\n\
          <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
-         <text x=\"{left}\" y=\"16\" font-size=\"13\" font-weight=\"bold\">Throughput of six lock strategies (million ops/s, higher is better)</text>\n"
+         <text x=\"10\" y=\"22\" font-size=\"16\" font-weight=\"bold\">Throughput of six lock strategies, million operations per second</text>\n\
+         <text x=\"10\" y=\"42\" fill=\"#52606d\">logarithmic scale: each grid line is ten times the one before; higher is better</text>\n"
     );
-    for (panel, (read_percent, strategies)) in results.iter().enumerate() {
-        let x0 = left + panel as f64 * (panel_w + gap);
-        let base = top + panel_h;
+    for (i, t) in threads.iter().enumerate() {
+        let lx = 10.0 + i as f64 * 110.0;
         let _ = writeln!(
             svg,
-            "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-weight=\"bold\">{read_percent}% reads</text>",
-            x0 + panel_w / 2.0,
-            top - 8.0
+            "<rect x=\"{lx}\" y=\"54\" width=\"14\" height=\"14\" fill=\"{}\"/><text x=\"{}\" y=\"66\">{t} thread{}</text>",
+            shades[i % shades.len()],
+            lx + 20.0,
+            if *t == 1 { "" } else { "s" }
         );
-        for tick in 0..=4 {
-            let value = scale * tick as f64 / 4.0;
-            let y = base - panel_h * tick as f64 / 4.0;
+    }
+    for (panel, (read_percent, strategies)) in results.iter().enumerate() {
+        let y0 = top + panel as f64 * panel_h;
+        let plot_top = y0 + 28.0;
+        let plot_bottom = plot_top + STRATEGIES.len() as f64 * row_h;
+        let _ = writeln!(
+            svg,
+            "<text x=\"10\" y=\"{}\" font-size=\"15\" font-weight=\"bold\">{read_percent}% reads</text>",
+            y0 + 18.0
+        );
+        for decade in lo..=hi {
+            let v = 10f64.powi(decade);
+            let gx = x(v);
+            let label = if decade < 0 {
+                format!("{v:.*}", (-decade) as usize)
+            } else {
+                format!("{v:.0}")
+            };
             let _ = writeln!(
                 svg,
-                "<line x1=\"{x0}\" x2=\"{}\" y1=\"{y}\" y2=\"{y}\" stroke=\"#e0e0e0\"/>",
-                x0 + panel_w
+                "<line x1=\"{gx:.1}\" x2=\"{gx:.1}\" y1=\"{plot_top}\" y2=\"{plot_bottom}\" stroke=\"#cbd2d9\"/>\
+                 <text x=\"{gx:.1}\" y=\"{}\" text-anchor=\"middle\" fill=\"#3e4c59\">{label}</text>",
+                plot_bottom + 16.0
             );
-            if panel == 0 {
-                let _ = writeln!(
-                    svg,
-                    "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{value:.1}</text>",
-                    x0 - 4.0,
-                    y + 4.0
-                );
-            }
         }
-        let threads: Vec<usize> = strategies
-            .values()
-            .flat_map(|t| t.keys().copied())
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        let group_w = panel_w / threads.len() as f64;
-        let bar_w = (group_w - 16.0) / STRATEGIES.len() as f64;
-        for (g, t) in threads.iter().enumerate() {
-            let gx = x0 + g as f64 * group_w + 8.0;
-            for (s, name) in STRATEGIES.iter().enumerate() {
+        for (s, name) in STRATEGIES.iter().enumerate() {
+            let ry = plot_top + s as f64 * row_h;
+            let _ = writeln!(
+                svg,
+                "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{name}</text>",
+                label_w - 8.0,
+                ry + row_h / 2.0 + 1.0
+            );
+            for (i, t) in threads.iter().enumerate() {
                 let Some(value) = strategies.get(*name).and_then(|by| by.get(t)) else {
                     continue;
                 };
-                let h = panel_h * value / scale;
+                let by = ry + i as f64 * (bar_h + bar_gap);
+                let end = x(*value);
                 let _ = writeln!(
                     svg,
-                    "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{h:.1}\" fill=\"{}\"><title>{name}, {t} threads, {read_percent}% reads: {value:.2} M ops/s</title></rect>",
-                    gx + s as f64 * bar_w,
-                    base - h,
-                    bar_w - 1.0,
-                    COLOURS[s]
+                    "<rect x=\"{label_w}\" y=\"{by:.1}\" width=\"{:.1}\" height=\"{bar_h}\" fill=\"{}\"><title>{name}, {t} thread{}, {read_percent}% reads: {} M ops/s</title></rect>",
+                    (end - label_w).max(1.0),
+                    shades[i % shades.len()],
+                    if *t == 1 { "" } else { "s" },
+                    figure(*value)
                 );
             }
-            let _ = writeln!(
-                svg,
-                "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{t} thread{}</text>",
-                gx + (group_w - 16.0) / 2.0,
-                base + 14.0,
-                if *t == 1 { "" } else { "s" }
-            );
+            // The best of the row, printed: enough to read the scale off.
+            if let Some(best) = strategies
+                .get(*name)
+                .map(|by| by.values().copied().fold(0.0, f64::max))
+            {
+                let _ = writeln!(
+                    svg,
+                    "<text x=\"{:.1}\" y=\"{}\" font-size=\"12\" fill=\"#3e4c59\">{}</text>",
+                    x(best) + 4.0,
+                    ry + row_h / 2.0 + 1.0,
+                    figure(best)
+                );
+            }
         }
     }
-    for (s, name) in STRATEGIES.iter().enumerate() {
-        let x = left + (s % 3) as f64 * 200.0;
-        let y = top + panel_h + 40.0 + (s / 3) as f64 * 18.0;
-        let _ = writeln!(
-            svg,
-            "<rect x=\"{x}\" y=\"{}\" width=\"12\" height=\"12\" fill=\"{}\"/><text x=\"{}\" y=\"{}\">{name}</text>",
-            y - 10.0,
-            COLOURS[s],
-            x + 18.0,
-            y
-        );
-    }
     svg + "</svg>\n"
-}
-
-/// The axis top: `max` rounded up to a half power of ten (11.4 becomes 15).
-fn nice_ceiling(max: f64) -> f64 {
-    let step = 10f64.powf(max.log10().floor()) / 2.0;
-    (max / step).ceil() * step
 }
