@@ -1,4 +1,5 @@
-//! How long lesson 03's stress test takes on lesson 02's store.
+//! How long lesson 03's stress test takes on lesson 02's store. Writes the table the
+//! book's lesson 03 chapter includes (`book/src/generated/lesson03-stress.md`):
 //!
 //!     cargo run --release -p kvlab-bench --bin lesson03-stress
 //!
@@ -21,7 +22,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use kvlab_bench::machine;
 use parking_lot::Mutex;
 use solution03_stress_test::{
     ConcurrentStore, KvStore, Response, StressConfig, Violation, run_stress,
@@ -79,24 +79,29 @@ fn main() {
             times[i].push(report.elapsed);
         }
     }
-    println!("lesson 03 stress test, 8 threads, 8000 operations total ({RUNS} runs each)");
-    println!("{}", machine());
-    println!(
-        "{:<20} {:>9} {:>9} {:>9} {:>9} {:>9}",
-        "store", "min", "p10", "median", "p90", "max"
+    let mut report = kvlab_bench::Report::new(
+        "lesson03-stress",
+        "cargo run --release -p kvlab-bench --bin lesson03-stress",
     );
+    report.line(format!(
+        "The reference stress test, 8 threads and 8000 operations in all, {RUNS} runs per \
+         store with a new seed each, the stores taking turns. The time is the report's \
+         `time:` line.\n"
+    ));
+    report.line("| store | min | p10 | median | p90 | max |");
+    report.line("|---|---:|---:|---:|---:|---:|");
     for ((name, _, _), mut runs) in stores.iter().zip(times) {
         runs.sort();
         let at = |q: f64| runs[((runs.len() - 1) as f64 * q).round() as usize];
         let ms = |d: Duration| format!("{:.2} ms", d.as_secs_f64() * 1e3);
-        println!(
-            "{:<20} {:>9} {:>9} {:>9} {:>9} {:>9}",
-            name,
+        report.line(format!(
+            "| {name} | {} | {} | {} | {} | {} |",
             ms(runs[0]),
             ms(at(0.1)),
             ms(at(0.5)),
             ms(at(0.9)),
             ms(runs[runs.len() - 1])
-        );
+        ));
     }
+    report.write();
 }

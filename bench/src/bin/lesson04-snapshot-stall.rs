@@ -1,29 +1,33 @@
 //! How long a writer stalls while a snapshot of 100,000 keys is saved, when the state
 //! is copied under the lock and the file written outside it, against holding the lock
-//! for the whole write. The numbers are in the book's lesson 04 chapter.
+//! for the whole write. It writes the table the book's lesson 04 chapter includes
+//! (`book/src/generated/lesson04-snapshot-stall.md`) and its chart
+//! (`book/src/img/lesson04-snapshot-stall.svg`):
 //!
 //!     cargo run --release -p kvlab-bench --bin lesson04-snapshot-stall
 //!
 //! One writer thread writes as fast as it can and times every write; the main thread
 //! saves one snapshot (temporary file, fsync, rename) meanwhile. The *stall* is the
-//! longest single write that overlapped the save: how long one client waited. Each
-//! policy runs several times and the median is reported.
+//! longest single write that overlapped the save: how long one client waited. The
+//! policies and the parts of a save timed alone take turns, round after round, so
+//! that a noisy moment on a shared machine lands on all of them alike; each figure
+//! is the median of the rounds, with the fastest and slowest round beside it.
 
 use std::fs::{self, File};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use kvlab_bench::machine;
+use kvlab_bench::Report;
 use parking_lot::{Mutex, RwLock};
 use solution04_concurrency_policy as lesson04;
 use state::Command;
 
 const KEYS: usize = 100_000;
-const RUNS: usize = 7;
+const RUNS: usize = 15;
 
 /// The reference's write path and two ways to save a snapshot, on the same locks.
 struct Twin {
@@ -158,42 +162,76 @@ fn median(mut values: Vec<Duration>) -> Duration {
     values[values.len() / 2]
 }
 
-fn report(name: &str, runs: &[Run]) {
-    let column = |field: fn(&Run) -> Duration| median(runs.iter().map(field).collect());
-    // The reference's save cannot be timed from inside: those columns say "-".
-    let held = match runs.iter().map(|r| r.held).collect::<Option<Vec<_>>>() {
-        Some(held) => format!("{:.1?}", median(held)),
-        None => "-".to_owned(),
-    };
-    let during = match runs
-        .iter()
-        .map(|r| r.writes_during_file)
-        .collect::<Option<Vec<_>>>()
-    {
-        Some(mut during) => {
-            during.sort();
-            during[during.len() / 2].to_string()
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1e3)
+}
+
+/// "median (fastest to slowest)" of one column.
+fn spread(values: Vec<Duration>) -> String {
+    let (min, max) = (*values.iter().min().unwrap(), *values.iter().max().unwrap());
+    format!("{} ({} to {})", ms(median(values)), ms(min), ms(max))
+}
+
+fn median_count(mut values: Vec<u64>) -> u64 {
+    values.sort();
+    values[values.len() / 2]
+}
+
+/// A count with thousands separators, as the book prints them.
+fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
         }
-        None => "-".to_owned(),
-    };
-    println!(
-        "| {name:<44} | {held:>9} | {:>9.1?} | {:>9.1?} | {during:>16} |",
-        column(|r| r.stall),
-        column(|r| r.save),
+        out.push(c);
+    }
+    out
+}
+
+/// One policy's medians, for the table and the chart.
+struct Row {
+    name: &'static str,
+    held: Option<Duration>,
+    stall: Duration,
+    save: Duration,
+    during: Option<u64>,
+}
+
+fn row(name: &'static str, runs: &[Run]) -> (Row, String) {
+    let held: Option<Vec<Duration>> = runs.iter().map(|r| r.held).collect();
+    let during: Option<Vec<u64>> = runs.iter().map(|r| r.writes_during_file).collect();
+    let stall: Vec<Duration> = runs.iter().map(|r| r.stall).collect();
+    let save: Vec<Duration> = runs.iter().map(|r| r.save).collect();
+    let line = format!(
+        "| {name} | {} | {} | {} | {} |",
+        held.clone().map_or("-".into(), spread),
+        spread(stall.clone()),
+        spread(save.clone()),
+        during
+            .clone()
+            .map_or("-".into(), |d| grouped(median_count(d))),
     );
+    let row = Row {
+        name,
+        held: held.map(median),
+        stall: median(stall),
+        save: median(save),
+        during: during.map(median_count),
+    };
+    (row, line)
 }
 
 fn main() {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/kvlab-bench");
+    let dir = kvlab_bench::workspace_root().join("target/kvlab-bench");
     fs::create_dir_all(&dir).expect("create the bench directory");
     let path = dir.join("lesson04-stall.snap");
     let state = filled();
     let file_size = lesson04::encode(&state).len();
-    println!("{}", machine());
-    println!(
-        "{KEYS} keys, snapshot file {:.1} MiB on the build directory's disk (fsync included); \
-         one writer writing as fast as it can; median of {RUNS} runs\n",
-        file_size as f64 / (1 << 20) as f64
+    let mut report = Report::new(
+        "lesson04-snapshot-stall",
+        "cargo run --release -p kvlab-bench --bin lesson04-snapshot-stall",
     );
     let twin = Arc::new(Twin {
         writer: Mutex::new(()),
@@ -203,18 +241,6 @@ fn main() {
         let twin = Arc::clone(twin);
         Arc::new(move |n| twin.write(Command::set(&format!("key-{:06}", n % KEYS as u64), "new")))
     };
-    let copy_first: Vec<Run> = (0..RUNS)
-        .map(|_| measure(write_twin(&twin), || Some(twin.save_copy_then_write(&path))))
-        .collect();
-    let holding: Vec<Run> = (0..RUNS)
-        .map(|_| {
-            measure(write_twin(&twin), || {
-                Some(twin.save_holding_the_lock(&path))
-            })
-        })
-        .collect();
-
-    // The reference itself, to show it behaves like the first policy.
     let store = Arc::new(lesson04::Store::from_parts(state, lesson04::NoHook));
     let write_store: Arc<dyn Fn(u64) + Send + Sync> = {
         let store = Arc::clone(&store);
@@ -222,58 +248,189 @@ fn main() {
             let _ = store.set(&format!("key-{:06}", n % KEYS as u64), "new");
         })
     };
-    let reference: Vec<Run> = (0..RUNS)
-        .map(|_| {
-            measure(Arc::clone(&write_store), || {
-                store.save_snapshot(&path).expect("save the snapshot");
-                None
-            })
-        })
-        .collect();
-
-    // Where the time goes, with no writer competing: the parts of a save.
-    let part = |f: &dyn Fn() -> Duration| median((0..RUNS).map(|_| f()).collect());
-    let copy = part(&|| {
-        let started = Instant::now();
-        let copy = twin.state.read().clone();
-        let took = started.elapsed();
-        drop(copy);
-        took
-    });
-    let encode = part(&|| {
-        let state = twin.state.read();
-        let started = Instant::now();
-        let bytes = lesson04::encode(&state);
-        let took = started.elapsed();
-        drop(bytes);
-        took
-    });
     let bytes = lesson04::encode(&twin.state.read());
-    let file = part(&|| {
-        let started = Instant::now();
-        write_file(&path, &bytes);
-        started.elapsed()
-    });
-    println!(
-        "alone, no writer running: clone the state {copy:.1?}, encode it {encode:.1?}, \
-         write + fsync + rename + directory fsync {file:.1?}\n"
+
+    let (mut copy_first, mut holding, mut reference) = (vec![], vec![], vec![]);
+    let (mut copy, mut encode, mut file) = (vec![], vec![], vec![]);
+    for _ in 0..RUNS {
+        copy_first.push(measure(write_twin(&twin), || {
+            Some(twin.save_copy_then_write(&path))
+        }));
+        holding.push(measure(write_twin(&twin), || {
+            Some(twin.save_holding_the_lock(&path))
+        }));
+        reference.push(measure(Arc::clone(&write_store), || {
+            store.save_snapshot(&path).expect("save the snapshot");
+            None
+        }));
+        // The parts of a save with no writer competing, in the same round.
+        copy.push({
+            let started = Instant::now();
+            let copy = twin.state.read().clone();
+            let took = started.elapsed();
+            drop(copy);
+            took
+        });
+        encode.push({
+            let state = twin.state.read();
+            let started = Instant::now();
+            let bytes = lesson04::encode(&state);
+            let took = started.elapsed();
+            drop(bytes);
+            took
+        });
+        file.push({
+            let started = Instant::now();
+            write_file(&path, &bytes);
+            started.elapsed()
+        });
+    }
+
+    report.line(format!(
+        "{KEYS} keys, a snapshot file of {:.1} MiB on the build directory's disk (fsync included), \
+         one writer writing as fast as it can; {RUNS} rounds, each figure the median of the \
+         rounds (fastest to slowest round in brackets).\n",
+        file_size as f64 / (1 << 20) as f64
+    ));
+    report.line("| policy | lock held | stall | save | writes meanwhile |");
+    report.line("|---|---:|---:|---:|---:|");
+    let (first, line) = row("copy under the lock, write the file outside", &copy_first);
+    report.line(line);
+    let (second, line) = row("lock held for the whole write", &holding);
+    report.line(line);
+    let (third, line) = row("the reference's save_snapshot", &reference);
+    report.line(line);
+    report.line(format!(
+        "\nThe parts of a save timed alone, no writer running, in the same rounds: clone the \
+         state {}, encode it {}, write + fsync + rename + directory fsync {}.\n",
+        spread(copy.clone()),
+        spread(encode.clone()),
+        spread(file.clone()),
+    ));
+    report.line(
+        "*Lock held*: how long the save held the read lock, which keeps writers from applying. \
+         *Stall*: the longest single write that overlapped the save. *Save*: the whole save, \
+         waiting for the lock included. *Writes meanwhile*: writes that completed while the \
+         file was encoded and written. The reference's save cannot be timed from inside, so \
+         two of its columns say \"-\".",
     );
-    println!(
-        "| {:<44} | {:>9} | {:>9} | {:>9} | {:>16} |",
-        "policy", "lock held", "stall", "save", "writes meanwhile"
+    report.write();
+    let chart = chart(
+        &[first, second, third],
+        median(copy),
+        median(encode),
+        median(file),
     );
-    println!(
-        "|{:-<46}|{:->11}|{:->11}|{:->11}|{:->18}|",
-        "", "", "", "", ""
-    );
-    report("copy under the lock, write the file outside", &copy_first);
-    report("lock held for the whole write", &holding);
-    report("the reference's save_snapshot", &reference);
-    println!(
-        "\nlock held: how long the save held the read lock, which keeps writers from applying; \
-         stall: the longest single write that overlapped the save; save: the whole save, \
-         waiting for the lock included; writes meanwhile: writes that completed while the \
-         file was encoded and written."
-    );
+    let svg = kvlab_bench::workspace_root().join("book/src/img/lesson04-snapshot-stall.svg");
+    fs::write(&svg, chart).expect("write the chart");
+    println!("wrote {}", svg.display());
     let _ = fs::remove_file(&path);
+}
+
+/// Two timelines of a save (the two policies), on one millisecond scale: the part
+/// under the lock and the part outside it, with the stall and the writes that got
+/// through. Drawn at the book's text width (750 px), so that 1 unit is 1 pixel.
+fn chart(rows: &[Row], copy: Duration, encode: Duration, file: Duration) -> String {
+    use std::fmt::Write as _;
+    let (width, left, right) = (750.0, 20.0, 20.0);
+    let plot = width - left - right;
+    let longest = rows
+        .iter()
+        .take(2)
+        .map(|r| r.save.as_secs_f64() * 1e3)
+        .fold(0.0, f64::max);
+    let step = [1.0, 2.0, 5.0, 10.0, 20.0, 25.0, 50.0]
+        .into_iter()
+        .find(|s| longest / s <= 8.0)
+        .unwrap_or(100.0);
+    let top_ms = (longest / step).ceil() * step;
+    let x = |ms: f64| left + plot * ms / top_ms;
+    let height = 330.0;
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {width} {height}\" width=\"{width}\" \
+         height=\"{height}\" role=\"img\" font-family=\"system-ui, sans-serif\" font-size=\"14\">\n\
+         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
+         <text x=\"{left}\" y=\"24\" font-size=\"16\" font-weight=\"bold\">Saving a snapshot of 100,000 keys while one writer writes</text>\n\
+         <text x=\"{left}\" y=\"44\" fill=\"#52606d\">medians; orange: the read lock is held, so writers wait; blue: no lock held</text>\n"
+    );
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    for (i, r) in rows.iter().take(2).enumerate() {
+        let y = 80.0 + i as f64 * 105.0;
+        let save = ms(r.save);
+        // The first policy lets the lock go after the copy; the second holds it to the end.
+        let split = i == 0;
+        let held = if split { r.held.map_or(0.0, ms) } else { save };
+        let _ = writeln!(
+            svg,
+            "<text x=\"{left}\" y=\"{y}\" font-weight=\"bold\">{}</text>",
+            r.name
+        );
+        let bar_y = y + 10.0;
+        let _ = writeln!(
+            svg,
+            "<rect x=\"{:.1}\" y=\"{bar_y}\" width=\"{:.1}\" height=\"30\" fill=\"#f7c88f\" stroke=\"#c46a00\"/>",
+            x(0.0),
+            x(held) - x(0.0)
+        );
+        if split {
+            let _ = writeln!(
+                svg,
+                "<rect x=\"{:.1}\" y=\"{bar_y}\" width=\"{:.1}\" height=\"30\" fill=\"#e8f1fb\" stroke=\"#2f6fb3\"/>",
+                x(held),
+                x(save) - x(held)
+            );
+        }
+        let inside = if split {
+            "copy"
+        } else {
+            "copy + encode + file, all under the lock"
+        };
+        let _ = writeln!(
+            svg,
+            "<text x=\"{:.1}\" y=\"{}\" font-size=\"13\">{inside}</text>",
+            x(0.0) + 6.0,
+            bar_y + 20.0
+        );
+        if split {
+            let _ = writeln!(
+                svg,
+                "<text x=\"{:.1}\" y=\"{}\" font-size=\"13\">encode + file, no lock</text>",
+                x(held) + 6.0,
+                bar_y + 20.0
+            );
+        }
+        let during = r.during.map_or("-".into(), grouped);
+        let _ = writeln!(
+            svg,
+            "<text x=\"{left}\" y=\"{}\" fill=\"#3e4c59\">stall {:.1} ms; writes that completed while the file was written: {during}</text>",
+            bar_y + 52.0,
+            ms(r.stall)
+        );
+    }
+    let axis_y = 285.0;
+    let _ = writeln!(
+        svg,
+        "<line x1=\"{left}\" x2=\"{}\" y1=\"{axis_y}\" y2=\"{axis_y}\" stroke=\"#9aa5b1\"/>",
+        width - right
+    );
+    let mut tick = 0.0;
+    while tick <= top_ms + 1e-9 {
+        let _ = writeln!(
+            svg,
+            "<line x1=\"{0:.1}\" x2=\"{0:.1}\" y1=\"{axis_y}\" y2=\"{1}\" stroke=\"#9aa5b1\"/><text x=\"{0:.1}\" y=\"{2}\" text-anchor=\"middle\" font-size=\"13\">{tick} ms</text>",
+            x(tick),
+            axis_y + 5.0,
+            axis_y + 21.0
+        );
+        tick += step;
+    }
+    let _ = writeln!(
+        svg,
+        "<text x=\"{left}\" y=\"{}\" font-size=\"13\" fill=\"#52606d\">timed alone: clone {:.1} ms, encode {:.1} ms, file {:.1} ms</text>",
+        height - 6.0,
+        ms(copy),
+        ms(encode),
+        ms(file)
+    );
+    svg + "</svg>\n"
 }

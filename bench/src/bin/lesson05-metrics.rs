@@ -1,4 +1,6 @@
-//! What the metrics of lesson 05 cost: store throughput with and without them.
+//! What the metrics of lesson 05 cost: store throughput with and without them. Writes
+//! the table the book's lesson 05 chapter includes
+//! (`book/src/generated/lesson05-metrics.md`):
 //!
 //!     cargo run --release -p kvlab-bench --bin lesson05-metrics
 //!
@@ -22,7 +24,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use kvlab_bench::machine;
+use kvlab_bench::load_average;
 use parking_lot::{Mutex, RwLock};
 use rand::{RngExt, SeedableRng, rngs::StdRng};
 use solution05_observability::{
@@ -171,12 +173,16 @@ fn measure<V: Variant>(make: fn() -> V, threads: usize, seed: u64) -> f64 {
 }
 
 fn main() {
-    println!("lesson 05: store throughput with and without metrics");
-    println!("{}; load average {}", machine(), load_average());
-    println!(
-        "80% GET / 20% SET over {KEYS} keys, {OPS_PER_THREAD} operations per thread, \
-         median of {RUNS} runs, the variants taking turns\n"
+    let mut report = kvlab_bench::Report::new(
+        "lesson05-metrics",
+        "cargo run --release -p kvlab-bench --bin lesson05-metrics",
     );
+    report.line(format!(
+        "80% GET / 20% SET over {KEYS} keys, {OPS_PER_THREAD} operations per thread; each \
+         cell the median of {RUNS} runs, the variants taking turns. Percentages are against \
+         \"no metrics\" in the same column; the time per operation is one thread's, \
+         the inverse of its throughput.\n"
+    ));
     // Each variant measures ops/s for (threads, seed).
     type Measure = fn(usize, u64) -> f64;
     let variants: [(&str, Measure); 5] = [
@@ -209,37 +215,36 @@ fn main() {
         sorted.sort_by(f64::total_cmp);
         sorted[sorted.len() / 2]
     };
-    print!("{:<20}", "variant");
-    for threads in thread_counts {
-        let plural = if threads > 1 { "s" } else { "" };
-        print!("{:>22}", format!("{threads} thread{plural}"));
-    }
-    println!();
+    let headers: Vec<String> = thread_counts
+        .iter()
+        .map(|t| format!("{t} thread{}", if *t > 1 { "s" } else { "" }))
+        .collect();
+    report.line(format!(
+        "| variant | {} | time per operation, 1 thread |",
+        headers.join(" | ")
+    ));
+    report.line(format!("|---|{}---:|", "---|".repeat(thread_counts.len())));
     let baseline: Vec<f64> = rates[0].iter().map(|samples| median(samples)).collect();
     for (row, (name, _)) in variants.iter().enumerate() {
-        print!("{name:<20}");
+        let mut cells = Vec::new();
         for (samples, base) in rates[row].iter().zip(&baseline) {
             let (ops, base) = (median(samples), *base);
-            let cell = if row == 0 {
-                format!("{:.2} M/s", ops / 1e6)
+            cells.push(if row == 0 {
+                format!("{:.2} M op/s", ops / 1e6)
             } else {
                 format!(
-                    "{:.2} M/s ({:+.0}%)",
+                    "{:.2} M op/s ({:+.0}%)",
                     ops / 1e6,
                     100.0 * (ops - base) / base
                 )
-            };
-            print!("{cell:>22}");
+            });
         }
-        println!();
+        let per_op = 1e9 / median(&rates[row][0]);
+        report.line(format!(
+            "| {name} | {} | {per_op:.0} ns |",
+            cells.join(" | ")
+        ));
     }
-    println!("\nload average at the end: {}", load_average());
-}
-
-/// The 1-minute load average (Linux), to say how busy the shared machine was.
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|text| text.split_whitespace().next().map(str::to_owned))
-        .unwrap_or_else(|| "unknown".into())
+    report.line(format!("\nLoad average at the end: {}.", load_average()));
+    report.write();
 }

@@ -1,17 +1,23 @@
 //! A spin lock against sleeping locks when there are more threads than
-//! cores. Run with `cargo run -p listings --release --example spin_vs_mutex`.
+//! cores. Writes the table the primitives chapter includes
+//! (`book/src/generated/spin-vs-mutex.md`):
+//! `cargo run -p listings --release --example spin_vs_mutex`.
 //!
 //! CPU time is read from `/proc/self/stat` (Linux only; shown as "n/a"
 //! elsewhere): it is the time the process *burned*, which is where a spin
 //! lock loses when the holder is descheduled and its waiters keep spinning.
 
+mod report;
+
 use listings::primitives::spin_lock::SpinLock;
+use report::Report;
 use std::hint::black_box;
 use std::thread;
 use std::time::Instant;
 
 const THREADS: usize = 8;
 const PER_THREAD: usize = 200_000;
+const RUNS: usize = 3;
 
 /// A little work inside the critical section, so holders are sometimes
 /// preempted while holding the lock.
@@ -31,7 +37,8 @@ fn cpu_seconds() -> Option<f64> {
     Some(ticks as f64 / 100.0)
 }
 
-fn measure(name: &str, lock_and_work: impl Fn() + Sync) {
+/// One run: wall-clock seconds, and CPU seconds if the platform tells.
+fn measure(lock_and_work: &(impl Fn() + Sync)) -> (f64, Option<f64>) {
     let (wall, cpu) = (Instant::now(), cpu_seconds());
     thread::scope(|s| {
         for _ in 0..THREADS {
@@ -40,19 +47,41 @@ fn measure(name: &str, lock_and_work: impl Fn() + Sync) {
     });
     let wall = wall.elapsed().as_secs_f64();
     let cpu = match (cpu, cpu_seconds()) {
-        (Some(before), Some(after)) => format!("{:>6.2} s", after - before),
-        _ => "   n/a".into(),
+        (Some(before), Some(after)) => Some(after - before),
+        _ => None,
     };
-    println!("{name:<20} wall {wall:>6.2} s   cpu {cpu}");
+    (wall, cpu)
 }
 
 fn main() {
+    let mut report = Report::new(
+        "spin-vs-mutex",
+        "cargo run -p listings --release --example spin_vs_mutex",
+    );
     let cores = thread::available_parallelism().map_or(0, |n| n.get());
-    println!("{THREADS} threads, {cores} cores, {PER_THREAD} locked sections each");
+    report.line(format!(
+        "{THREADS} threads on {cores} cores, each taking the lock {PER_THREAD} times around a \
+         little work; {RUNS} runs of each lock, the locks taking turns. CPU time is the whole \
+         process's, user and system.\n"
+    ));
+    report.line("| lock | run | wall time | CPU time |");
+    report.line("|---|---:|---:|---:|");
     let spin = SpinLock::new(0u64);
-    measure("spin lock", || work(&mut spin.lock()));
     let pl = parking_lot::Mutex::new(0u64);
-    measure("parking_lot::Mutex", || work(&mut pl.lock()));
     let std_mutex = std::sync::Mutex::new(0u64);
-    measure("std::sync::Mutex", || work(&mut std_mutex.lock().unwrap()));
+    let mut rows: Vec<(&str, usize, f64, Option<f64>)> = Vec::new();
+    for run in 1..=RUNS {
+        let r = measure(&|| work(&mut spin.lock()));
+        rows.push(("`SpinLock`", run, r.0, r.1));
+        let r = measure(&|| work(&mut pl.lock()));
+        rows.push(("`parking_lot::Mutex`", run, r.0, r.1));
+        let r = measure(&|| work(&mut std_mutex.lock().unwrap()));
+        rows.push(("`std::sync::Mutex`", run, r.0, r.1));
+    }
+    rows.sort_by_key(|(name, run, ..)| (*name != "`SpinLock`", *name, *run));
+    for (name, run, wall, cpu) in rows {
+        let cpu = cpu.map_or("n/a".into(), |c| format!("{c:.2} s"));
+        report.line(format!("| {name} | {run} | {wall:.2} s | {cpu} |"));
+    }
+    report.write();
 }

@@ -71,7 +71,10 @@ pub fn explore(
 /// execution returned, prints the set with the number of executions, and
 /// returns the set: the outcomes the memory model allows for this code.
 #[cfg(loom)]
-pub fn outcomes<T>(name: &str, test: impl Fn() -> T + Sync + Send + 'static) -> std::collections::BTreeSet<T>
+pub fn outcomes<T>(
+    name: &str,
+    test: impl Fn() -> T + Sync + Send + 'static,
+) -> std::collections::BTreeSet<T>
 where
     T: Ord + std::fmt::Debug + Send + 'static,
 {

@@ -82,7 +82,10 @@ mod loom_tests {
 
     #[test]
     fn loom_a_release_fence_after_the_store_orders_nothing() {
-        let seen = outcomes("message passing, fence too late", release_fence_after_the_flag);
+        let seen = outcomes(
+            "message passing, fence too late",
+            release_fence_after_the_flag,
+        );
         assert_eq!(seen, [None, Some(0), Some(42)].into());
     }
     // ANCHOR_END: loom_fences

@@ -104,6 +104,9 @@ mod loom_tests {
     fn loom_one_atomic_is_seen_in_one_order() {
         let seen = outcomes("coherence, relaxed", coherence);
         // Every pair except the ones that go back in time: (1, 0), (2, 0), (2, 1).
-        assert_eq!(seen, [(0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2)].into());
+        assert_eq!(
+            seen,
+            [(0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2)].into()
+        );
     }
 }

@@ -93,7 +93,10 @@ mod loom_tests {
     /// the chapter must change.
     #[test]
     fn loom_models_seq_cst_accesses_as_acq_rel() {
-        let seen = outcomes("store buffering, SeqCst accesses as loom models them", seq_cst);
+        let seen = outcomes(
+            "store buffering, SeqCst accesses as loom models them",
+            seq_cst,
+        );
         assert_eq!(seen, [(0, 0), (0, 1), (1, 0), (1, 1)].into());
     }
 }
