@@ -48,4 +48,8 @@ bench-locks:
 
 # Watch lesson 05's metrics move while threads hammer your store (a few seconds)
 live seconds="3":
-    cargo run -q -p lesson05-observability --example live {{seconds}}
+    cargo run -q --manifest-path lessons/lesson05-observability/Cargo.toml --example live {{seconds}}
+
+# Run your lesson 03 stress test on lesson 02's store: `just stress --seed 7`
+stress *args:
+    cargo run -q --manifest-path lessons/lesson03-stress-test/Cargo.toml -- {{args}}

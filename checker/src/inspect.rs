@@ -7,6 +7,11 @@
 //! module is what *tells* the learner, before building, which part of their crate
 //! the checker refuses and why, and checks after compiling (and before running)
 //! that every source file the compiler read lies inside the lesson's folder.
+//!
+//! The rule behind every refusal: the checker runs learner code under its own
+//! harness and believes only what it can verify, so a lesson crate holds only what
+//! the lesson ships: its own source files, in its own folder, with the lesson's
+//! dependencies.
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -10,4 +10,5 @@ pub mod lessons;
 pub mod probe;
 pub mod progress;
 pub mod report;
+pub mod stubs;
 pub mod workspace;

@@ -9,7 +9,7 @@ use checker::check::{self, Target};
 use checker::cli::{CheckArgs, Cli, Command};
 use checker::report::{self, Status};
 use checker::workspace::Workspace;
-use checker::{diff, lessons, progress};
+use checker::{diff, lessons, progress, stubs};
 
 /// Every criterion passed.
 const PASS: u8 = 0;
@@ -67,7 +67,7 @@ fn run(command: Command) -> Result<u8> {
             );
             Ok(PASS)
         }
-        Command::VerifyStubs => verify_stubs(&Workspace::locate()?),
+        Command::VerifyStubs => verify_stubs(Workspace::locate()?),
     }
 }
 
@@ -115,10 +115,11 @@ fn hint(lesson: &lessons::Lesson) -> String {
 
 /// Proves the crates under lessons/ are the unsolved stubs the course ships: each
 /// builds, and no criterion passes on it.
-fn verify_stubs(workspace: &Workspace) -> Result<u8> {
+fn verify_stubs(workspace: Workspace) -> Result<u8> {
+    let workspace = stubs::committed(workspace)?;
     let mut ok = true;
     for lesson in lessons::LESSONS {
-        let report = check::check(workspace, lesson, &Target::Learner, 1, None)?;
+        let report = check::check(&workspace, lesson, &Target::Learner, 1, None)?;
         let passing: Vec<&str> = report
             .criteria
             .iter()
@@ -132,8 +133,8 @@ fn verify_stubs(workspace: &Workspace) -> Result<u8> {
             .count();
         let verdict = if let Some(refusal) = &report.refused {
             format!("refused: {refusal}")
-        } else if report.build_error.is_some() {
-            "does not build".to_owned()
+        } else if let Some(error) = &report.build_error {
+            format!("does not build:\n{error}")
         } else if !passing.is_empty() {
             format!("passes {} although it is a stub", passing.join(", "))
         } else {

@@ -253,15 +253,9 @@ pub fn render_text(report: &Report, replay_command: &str) -> String {
         let _ = writeln!(
             out,
             "{}\n",
-            paint.paint("1;31", "The checker refuses to build your crate; no criterion ran.")
+            paint.paint("1;31", "Your crate cannot be graded as it is; no criterion ran.")
         );
         let _ = writeln!(out, "{}", refusal.trim_end());
-        let _ = writeln!(
-            out,
-            "\nThe checker runs your code with its own harness and believes only what it can \
-             verify, so a crate may hold only what the lesson ships: its source files, in its \
-             own folder, with the lesson's dependencies."
-        );
         return out;
     }
     if let Some(error) = &report.build_error {

@@ -4,8 +4,8 @@
 //! `plan`, `perform`, `run_threads`, `check_reads`, `run_stress` and `Display` for
 //! `StressReport`. The store trait, the configuration, the report types and the
 //! helpers are given. The book's chapter "Lesson 03: the stress test" walks through
-//! every step; `cargo run -p lesson03-stress-test` runs your test on lesson 02's
-//! store, and `just check lesson03` grades it by what it catches.
+//! every step; `just stress` (or `cargo run` in this folder) runs your test on
+//! lesson 02's store, and `just check lesson03` grades it by what it catches.
 //!
 //! Writer and reader threads hammer one store with operations drawn from a seed;
 //! afterwards the test checks that every thread finished, that the store's

@@ -1,5 +1,5 @@
 //! Runs the stress test on lesson 02's store and prints its report:
-//! `cargo run -p lesson03-stress-test -- --seed 7`.
+//! `just stress --seed 7`, or `cargo run -- --seed 7` in this folder.
 
 use std::process::ExitCode;
 use std::sync::Arc;

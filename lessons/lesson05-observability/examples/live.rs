@@ -2,7 +2,7 @@
 //! prints, every half second, what happened since the last look (rates, hit rate,
 //! errors, latency percentiles), then the Prometheus text once the threads stop.
 //!
-//!     cargo run -p lesson05-observability --example live [seconds]
+//!     just live [seconds]     (or, in this folder: cargo run --example live [seconds])
 //!
 //! It runs for 3 seconds unless told otherwise, and ends by itself.
 

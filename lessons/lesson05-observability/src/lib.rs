@@ -4,8 +4,8 @@
 //! to 7; some steps have two). Everything else (the store and its lock, validation,
 //! the clock, the types) is given. The book's chapter "Lesson 05: observability"
 //! walks through every step, `just check lesson05` grades your work and says what to
-//! fix next, and `cargo run -p lesson05-observability --example live` shows your
-//! numbers moving while threads work on the store.
+//! fix next, and `just live` (or `cargo run --example live` in this folder) shows
+//! your numbers moving while threads work on the store.
 //!
 //! A store that cannot say what it is doing cannot be run. This crate counts every
 //! operation (GET, SET, DEL, hits, misses, errors) and keeps a latency histogram per
