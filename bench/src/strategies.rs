@@ -1,4 +1,4 @@
-//! Five ways to share the lesson 01 state machine between threads, for the
+//! Six ways to share the lesson 01 state machine between threads, for the
 //! lock-strategy benchmark. Each is the smallest honest version of its idea.
 
 use std::collections::hash_map::DefaultHasher;
