@@ -5,7 +5,7 @@
 //! wait here has a deadline, so a serialised or deadlocked implementation makes the
 //! wait time out, which the criterion reports, instead of hanging the probe.
 
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -40,7 +40,8 @@ impl Barrier {
             self.all_arrived.notify_all();
             return true;
         }
-        // A loop, not a single wait: wake-ups can be spurious.
+        // A loop, not a single wait: parking_lot's Condvar has no spurious wake-ups,
+        // but a wait that times out just as the last party arrives must look again.
         while state.1 == generation {
             if self
                 .all_arrived
@@ -92,6 +93,23 @@ impl Latch {
 pub struct Worker<T> {
     name: String,
     done: mpsc::Receiver<thread::Result<T>>,
+    /// What the thread says it is doing, for a worker started with [`spawn_doing`].
+    doing: Option<Doing>,
+}
+
+/// What a worker is doing right now, so that a hang names the operation, not just
+/// the thread.
+#[derive(Clone, Default)]
+pub struct Doing(Arc<Mutex<String>>);
+
+impl Doing {
+    pub fn set(&self, what: impl std::fmt::Display) {
+        *self.0.lock() = what.to_string();
+    }
+
+    fn get(&self) -> String {
+        self.0.lock().clone()
+    }
 }
 
 /// Starts `f` on a named thread. A panic in it is recorded by the probe's panic hook
@@ -109,23 +127,44 @@ pub fn spawn<T: Send + 'static>(
             let _ = tx.send(result);
         })
         .expect("the probe can start threads");
-    Worker { name, done }
+    Worker {
+        name,
+        done,
+        doing: None,
+    }
 }
 
-/// A worker that did not finish in time.
-#[derive(Debug)]
+/// Like [`spawn`], for a thread that says what it is doing as it goes.
+pub fn spawn_doing<T: Send + 'static>(
+    name: impl Into<String>,
+    f: impl FnOnce(&Doing) -> T + Send + 'static,
+) -> Worker<T> {
+    let doing = Doing::default();
+    doing.set("starting");
+    let mine = doing.clone();
+    let mut worker = spawn(name, move || f(&mine));
+    worker.doing = Some(doing);
+    worker
+}
+
+/// A worker that did not finish in time, and what it was doing if it said.
+#[derive(Debug, Clone)]
 pub struct Stuck {
     pub name: String,
     pub waited: Duration,
+    pub doing: Option<String>,
 }
 
 impl std::fmt::Display for Stuck {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "thread `{}` did not finish within {:.0?}",
-            self.name, self.waited
-        )
+        match &self.doing {
+            Some(doing) => write!(f, "`{}` in {doing}", self.name),
+            None => write!(
+                f,
+                "thread `{}` did not finish within {:.0?}",
+                self.name, self.waited
+            ),
+        }
     }
 }
 
@@ -146,9 +185,57 @@ impl<T> Worker<T> {
             Err(_) => Err(Stuck {
                 name: self.name,
                 waited: waited_from.elapsed(),
+                doing: self.doing.as_ref().map(Doing::get),
             }),
         }
     }
+}
+
+/// Threads of one criterion that say what they are doing, joined together, so that
+/// a hang names every stuck thread and its operation.
+pub struct Crew<T> {
+    members: Vec<Worker<T>>,
+}
+
+impl<T: Send + 'static> Crew<T> {
+    pub fn new() -> Self {
+        Crew {
+            members: Vec::new(),
+        }
+    }
+
+    pub fn spawn(&mut self, name: impl Into<String>, f: impl FnOnce(&Doing) -> T + Send + 'static) {
+        self.members.push(spawn_doing(name, f));
+    }
+
+    /// Every member's result, or every member still running at `deadline`. A panic
+    /// in a member is raised here.
+    pub fn join_by(self, deadline: Instant) -> Result<Vec<T>, Vec<Stuck>> {
+        let mut results = Vec::new();
+        let mut stuck = Vec::new();
+        for worker in self.members {
+            match worker.join_by(deadline) {
+                Ok(result) => results.push(result),
+                Err(s) => stuck.push(s),
+            }
+        }
+        if stuck.is_empty() { Ok(results) } else { Err(stuck) }
+    }
+}
+
+impl<T: Send + 'static> Default for Crew<T> {
+    fn default() -> Self {
+        Crew::new()
+    }
+}
+
+/// Names the stuck threads in one line: "`writer-0` in set(...); `reader-1` in get(...)".
+pub fn name_stuck(stuck: &[Stuck]) -> String {
+    stuck
+        .iter()
+        .map(Stuck::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Joins every worker by one shared deadline; the first stuck one is reported.

@@ -7,15 +7,14 @@
 //! matter of timing: the writer is *parked* in the hook until the probe lets it go,
 //! and the readers either finish meanwhile or are stuck behind a lock.
 
-use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::{self, ThreadId};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use parking_lot::Mutex;
-use probe_kit::sync::{Latch, Worker, spawn};
+use probe_kit::sync::Latch;
 use state::{Command, Response};
 
 /// How long a parked thread waits to be let go before it goes on by itself. Far
@@ -343,94 +342,12 @@ impl Recorder {
     }
 }
 
-/// A thread of a criterion that says what it is doing, so that a hang names the
-/// operation, not just the thread.
-pub struct Crew<T> {
-    members: Vec<(Worker<T>, Doing)>,
-}
-
-/// What a crew member is doing right now.
-#[derive(Clone, Default)]
-pub struct Doing(Arc<Mutex<String>>);
-
-impl Doing {
-    pub fn set(&self, what: impl fmt::Display) {
-        *self.0.lock() = what.to_string();
-    }
-
-    fn get(&self) -> String {
-        self.0.lock().clone()
-    }
-}
-
-/// A crew member that did not finish in time, and what it was doing.
-#[derive(Debug, Clone)]
-pub struct Stuck {
-    pub thread: String,
-    pub doing: String,
-}
-
-impl fmt::Display for Stuck {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "`{}` in {}", self.thread, self.doing)
-    }
-}
-
-impl<T: Send + 'static> Crew<T> {
-    pub fn new() -> Self {
-        Crew {
-            members: Vec::new(),
-        }
-    }
-
-    pub fn spawn(&mut self, name: impl Into<String>, f: impl FnOnce(&Doing) -> T + Send + 'static) {
-        let doing = Doing::default();
-        doing.set("starting");
-        let mine = doing.clone();
-        let worker = spawn(name, move || f(&mine));
-        self.members.push((worker, doing));
-    }
-
-    /// Every member's result, or every member still running at `deadline`. A panic
-    /// in a member is raised here.
-    pub fn join_by(self, deadline: Instant) -> Result<Vec<T>, Vec<Stuck>> {
-        let mut results = Vec::new();
-        let mut stuck = Vec::new();
-        for (worker, doing) in self.members {
-            let thread = worker.name().to_owned();
-            match worker.join_by(deadline) {
-                Ok(result) => results.push(result),
-                Err(_) => stuck.push(Stuck {
-                    thread,
-                    doing: doing.get(),
-                }),
-            }
-        }
-        if stuck.is_empty() {
-            Ok(results)
-        } else {
-            Err(stuck)
-        }
-    }
-}
-
-impl<T: Send + 'static> Default for Crew<T> {
-    fn default() -> Self {
-        Crew::new()
-    }
-}
-
-/// Names the stuck threads in one line: "`writer-0` in set(...), `reader-1` in get(...)".
-pub fn name_stuck(stuck: &[Stuck]) -> String {
-    stuck
-        .iter()
-        .map(Stuck::to_string)
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
 #[cfg(test)]
 mod tests {
+    use std::time::Instant;
+
+    use probe_kit::sync::spawn;
+
     use super::*;
 
     #[test]

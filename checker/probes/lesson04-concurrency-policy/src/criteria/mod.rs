@@ -19,7 +19,7 @@ use rand::{Rng, RngExt};
 use state::Command;
 
 use crate::Subject;
-use crate::lab::{Crew, Stuck, name_stuck};
+use probe_kit::sync::{Crew, Stuck, name_stuck};
 
 
 pub const SEQUENCE_GAP_FREE: Info = Info {

@@ -11,7 +11,8 @@ use state::{Command, Response};
 use super::{BLOCKED_AFTER, PHASE_LIMIT, doing_write, join_within, keys, random_write};
 use crate::Subject;
 use crate::history::{History, describe, numbering_problem};
-use crate::lab::{Crew, Hold, Lab};
+use crate::lab::{Hold, Lab};
+use probe_kit::sync::Crew;
 
 /// A store whose keys `k0`.. are written once each, and whose last key is deleted
 /// again, so that reads meet live values, a tombstone and (later) missing keys. The

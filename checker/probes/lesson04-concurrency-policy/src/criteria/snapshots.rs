@@ -18,7 +18,8 @@ use super::{
 };
 use crate::Subject;
 use crate::history::{History, numbering_problem, state_difference};
-use crate::lab::{Crew, Hold, Lab};
+use crate::lab::{Hold, Lab};
+use probe_kit::sync::Crew;
 
 /// Reads a snapshot's bytes back, without judging whether the state in it could be:
 /// that is what the comparison with the log does, with better words. The format is

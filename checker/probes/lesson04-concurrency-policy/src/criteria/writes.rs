@@ -9,7 +9,8 @@ use state::{Command, Response};
 use super::{PHASE_LIMIT, doing_write, join_within, keys, random_write};
 use crate::Subject;
 use crate::history::{History, numbering_problem};
-use crate::lab::{Crew, Lab};
+use crate::lab::Lab;
+use probe_kit::sync::Crew;
 
 const WRITERS: usize = 4;
 const WRITES_EACH: usize = 250;
