@@ -41,7 +41,7 @@ impl Barrier {
             return true;
         }
         // A loop, not a single wait: parking_lot's Condvar has no spurious wake-ups,
-        // but a wait that times out just as the last party arrives must look again.
+        // but the loop keeps the barrier right on any condition variable.
         while state.1 == generation {
             if self
                 .all_arrived
