@@ -118,8 +118,11 @@ impl SharedStore for CopyOnWrite {
 }
 // ANCHOR_END: copy_on_write
 
+/// Builds a fresh, empty store behind one strategy.
+pub type MakeStore = fn() -> Arc<dyn SharedStore>;
+
 /// Every strategy, by the name the benchmark and the book use.
-pub fn all() -> Vec<(&'static str, fn() -> Arc<dyn SharedStore>)> {
+pub fn all() -> Vec<(&'static str, MakeStore)> {
     vec![
         ("std Mutex", || Arc::new(StdMutex::default())),
         ("parking_lot Mutex", || Arc::new(PlMutex::default())),

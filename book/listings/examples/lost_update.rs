@@ -13,6 +13,9 @@ const THREADS: u64 = 4;
 const PER_THREAD: u64 = 1_000_000;
 const RUNS: usize = 3;
 
+/// One counter under test: its name, how to increment it, how to read it.
+type Counter<'a> = (&'a str, &'a (dyn Fn() + Sync), &'a dyn Fn() -> u64);
+
 /// Runs the counter once; returns the final count and the time in milliseconds.
 fn run(increment: &(impl Fn() + Sync), get: &impl Fn() -> u64) -> (u64, f64) {
     let before = get();
@@ -29,7 +32,7 @@ fn grouped(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -53,7 +56,7 @@ fn main() {
     let racy = RacyCounter::default();
     let atomic = AtomicCounter::default();
     let mutex = MutexCounter::default();
-    let counters: [(&str, &(dyn Fn() + Sync), &dyn Fn() -> u64); 3] = [
+    let counters: [Counter; 3] = [
         ("racy", &|| racy.increment(), &|| racy.get()),
         ("atomic", &|| atomic.increment(), &|| atomic.get()),
         ("mutex", &|| mutex.increment(), &|| mutex.get()),
