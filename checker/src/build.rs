@@ -13,9 +13,9 @@
 //! - the target folder, the lock file and the profiles are the course's own, so
 //!   compiled dependencies are shared with every other build of the course.
 
-use std::io::IsTerminal;
+use std::io::{BufRead, BufReader, IsTerminal, Read};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result};
 use toml::{Table, Value};
@@ -32,9 +32,9 @@ pub enum Built {
     Refused(Refusal),
 }
 
-/// Builds the lesson's criteria against the learner's crate. Warnings are shown
-/// only when the build fails.
-pub fn learner_probe(workspace: &Workspace, lesson: &Lesson) -> Result<Built> {
+/// Builds the lesson's criteria against the learner's crate, telling `progress` each
+/// crate cargo starts compiling. Warnings are shown only when the build fails.
+pub fn learner_probe(workspace: &Workspace, lesson: &Lesson, progress: &mut dyn FnMut(&str)) -> Result<Built> {
     if let Err(refusal) = inspect::crate_folder(workspace, lesson)? {
         return Ok(Built::Refused(refusal));
     }
@@ -45,24 +45,51 @@ pub fn learner_probe(workspace: &Workspace, lesson: &Lesson) -> Result<Built> {
     } else {
         "never"
     };
-    let output = Command::new(&cargo)
+    let mut child = Command::new(&cargo)
         .current_dir(&generated.dir)
         .env("CARGO_TARGET_DIR", workspace.target_dir())
-        .args(["build", "--quiet", "--color", color])
+        .args(["build", "--color", color])
         .arg("--message-format=json-render-diagnostics")
         .arg("--manifest-path")
         .arg(generated.dir.join("Cargo.toml"))
         .args(["--bin", &generated.binary])
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .context("cannot run cargo: is the Rust toolchain installed and on PATH?")?;
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    if !output.status.success() {
-        return Ok(Built::CompileError(explain_compile_error(workspace, lesson, &stderr)));
+    let mut stdout = child.stdout.take().context("cargo's stdout")?;
+    let artifacts = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stdout.read_to_string(&mut text);
+        text
+    });
+    // Cargo's status lines are progress; everything else on stderr is diagnostics.
+    let mut diagnostics = String::new();
+    for line in BufReader::new(child.stderr.take().context("cargo's stderr")?)
+        .lines()
+        .map_while(Result::ok)
+    {
+        let status = strip_ansi(&line);
+        let status = status.trim_start();
+        if let Some(what) = ["Compiling ", "Blocking ", "Updating ", "Downloading ", "Downloaded ", "Locking "]
+            .iter()
+            .find_map(|verb| status.starts_with(verb).then_some(status))
+        {
+            progress(what);
+        } else if !status.starts_with("Finished ") {
+            diagnostics.push_str(&line);
+            diagnostics.push('\n');
+        }
+    }
+    let status = child.wait().context("cargo did not finish")?;
+    let stdout = artifacts.join().unwrap_or_default();
+    if !status.success() {
+        return Ok(Built::CompileError(explain_compile_error(workspace, lesson, &diagnostics)));
     }
 
     // Cargo names what it built in its JSON messages: the learner's library (whose
     // dep-info lists every file the compiler read) and the probe executable.
-    let messages: Vec<serde_json::Value> = String::from_utf8_lossy(&output.stdout)
+    let messages: Vec<serde_json::Value> = stdout
         .lines()
         .filter_map(|line| serde_json::from_str(line).ok())
         .collect();
@@ -85,6 +112,25 @@ pub fn learner_probe(workspace: &Workspace, lesson: &Lesson) -> Result<Built> {
     executable
         .map(Built::Probe)
         .with_context(|| format!("cargo built {} but did not say where it put it", generated.binary))
+}
+
+/// A cargo status line without its colours.
+fn strip_ansi(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            // An escape sequence runs to its final letter.
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// `deps/libname-hash.rlib` -> `deps/name-hash.d`, where rustc writes the list of

@@ -1,5 +1,5 @@
 //! `checker check`: build what is graded, run every criterion in its own process,
-//! and collect the report.
+//! and collect the report, telling a [`Watcher`] how it goes.
 
 use std::time::Duration;
 
@@ -8,9 +8,30 @@ use probe_kit::Info;
 
 use crate::build::{self, Built};
 use crate::lessons::Lesson;
-use crate::probe::ProbeCommand;
-use crate::report::{CriterionReport, Report};
+use crate::probe::{Ended, ProbeCommand};
+use crate::report::{CriterionReport, Report, Status};
 use crate::workspace::Workspace;
+
+/// Once one criterion has hung, how long each of the others may run. They run side by
+/// side (a waiting probe uses no CPU), so one endless loop or deadlock costs its own
+/// deadline and this, not a deadline per criterion that runs into the same step.
+const AFTER_A_HANG: Duration = Duration::from_secs(3);
+
+/// Whoever watches a check as it runs: the terminal, or nobody.
+pub trait Watcher {
+    /// Cargo started on something (`Compiling foo v0.1.0`) while building the probe.
+    fn building(&mut self, _status: &str) {}
+    /// The header is known: what is graded, with which seed.
+    fn started(&mut self, _report: &Report, _criteria: &[&Info]) {}
+    /// A criterion is still running: what it last said it was doing, and for how long.
+    fn running(&mut self, _info: &Info, _doing: Option<&str>, _elapsed: Duration) {}
+    fn finished(&mut self, _criterion: &CriterionReport) {}
+}
+
+/// A watcher that watches nothing (JSON output, tests).
+pub struct Unwatched;
+
+impl Watcher for Unwatched {}
 
 /// What is graded.
 pub enum Target {
@@ -28,6 +49,7 @@ pub fn check(
     target: &Target,
     seed: u64,
     only: Option<&str>,
+    watcher: &mut dyn Watcher,
 ) -> Result<Report> {
     let all = lesson.criteria();
     if let Some(id) = only.filter(|id| !all.iter().any(|c| c.id == *id)) {
@@ -46,6 +68,7 @@ pub fn check(
     let graded = describe(workspace, lesson, target);
     let new_report = |results| Report::new(lesson.id(), lesson.title.into(), graded.clone(), seed, results);
     let not_run = || criteria.iter().map(|c| CriterionReport::not_run(c)).collect();
+    watcher.started(&new_report(Vec::new()), &criteria);
     let probe = match target {
         Target::Learner => {
             let dir = workspace.lesson_dir(lesson);
@@ -58,7 +81,7 @@ pub fn check(
                     workspace.show(&dir)
                 );
             }
-            match build::learner_probe(workspace, lesson)? {
+            match build::learner_probe(workspace, lesson, &mut |status| watcher.building(status))? {
                 Built::Probe(program) => ProbeCommand {
                     program,
                     leading_args: vec![],
@@ -89,16 +112,74 @@ pub fn check(
             builtin(lesson, name)?
         }
     };
-    let results = criteria
-        .iter()
-        .map(|info| run_one(&probe, info, seed))
-        .collect::<Result<_>>()?;
+    let mut results = Vec::new();
+    let mut rest = criteria.iter();
+    for info in rest.by_ref() {
+        let deadline = Duration::from_secs(info.deadline_secs);
+        let run = probe.run_watched(info.id, seed, deadline, &mut |doing, elapsed| {
+            watcher.running(info, doing, elapsed)
+        })?;
+        let hang = match &run.ended {
+            Ended::Hung { .. } => Some(run.last_progress.clone()),
+            _ => None,
+        };
+        let report = CriterionReport::from_run(info, run, lesson.threads);
+        watcher.finished(&report);
+        results.push(report);
+        if let Some(step) = hang {
+            results.extend(after_a_hang(&probe, info, step, rest.as_slice(), seed, lesson.threads, watcher)?);
+            break;
+        }
+    }
     Ok(new_report(results))
 }
 
-fn run_one(probe: &ProbeCommand, info: &Info, seed: u64) -> Result<CriterionReport> {
-    let run = probe.run(info.id, seed, Duration::from_secs(info.deadline_secs))?;
-    Ok(CriterionReport::from_run(info, run))
+/// Runs the criteria left after `hung` hung, side by side and each for at most
+/// [`AFTER_A_HANG`]: those that finish are graded as usual; those that do not are not
+/// run to the end, and say why, instead of each waiting out its own deadline.
+fn after_a_hang(
+    probe: &ProbeCommand,
+    hung: &Info,
+    step: Option<String>,
+    rest: &[&Info],
+    seed: u64,
+    threads: bool,
+    watcher: &mut dyn Watcher,
+) -> Result<Vec<CriterionReport>> {
+    let runs: Vec<Result<_>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = rest
+            .iter()
+            .map(|info| {
+                let deadline = Duration::from_secs(info.deadline_secs).min(AFTER_A_HANG);
+                scope.spawn(move || probe.run(info.id, seed, deadline))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("a probe runner panicked"))))
+            .collect()
+    });
+    let during = step.map(|s| format!(" while {s}")).unwrap_or_default();
+    let mut reports = Vec::new();
+    for (info, run) in rest.iter().zip(runs) {
+        let run = run?;
+        let report = if matches!(run.ended, Ended::Hung { .. }) {
+            let mut report = CriterionReport::not_run(info);
+            report.status = Status::NotRun;
+            report.seen = Some(format!(
+                "stopped after {}s: `{}` hung{during}, and this criterion did not finish \
+                 either, so it most likely runs into the same step. Fix that hang first.",
+                AFTER_A_HANG.as_secs(),
+                hung.id
+            ));
+            report
+        } else {
+            CriterionReport::from_run(info, run, threads)
+        };
+        watcher.finished(&report);
+        reports.push(report);
+    }
+    Ok(reports)
 }
 
 /// The checker runs its compiled-in probes by starting itself again, with the

@@ -16,6 +16,9 @@ pub struct Lesson {
     /// as `#[link_section]` that run code before `main`). No lesson so far teaches
     /// it, so every learner crate is compiled with `unsafe_code` forbidden.
     pub allows_unsafe: bool,
+    /// Whether the criteria run threads, so that a seed replays the inputs but not
+    /// the interleavings.
+    pub threads: bool,
 }
 
 pub const LESSONS: &[Lesson] = &[
@@ -27,6 +30,7 @@ pub const LESSONS: &[Lesson] = &[
             in order: get, set, del, Display for Response, check_invariants, replay. \
             The types, constructors and apply are given.",
         allows_unsafe: false,
+        threads: false,
         builtins: &probe_lesson01::BUILTINS,
     },
     Lesson {
@@ -38,6 +42,7 @@ pub const LESSONS: &[Lesson] = &[
             write lock, check_invariants under the read lock. The trait, the struct and \
             its constructors are given.",
         allows_unsafe: false,
+        threads: true,
         builtins: &probe_lesson02::BUILTINS,
     },
     Lesson {
@@ -49,6 +54,7 @@ pub const LESSONS: &[Lesson] = &[
             StressReport. The store trait, the configuration and the report types are \
             given. `cargo run -p lesson03-stress-test` runs your test on lesson 02's store.",
         allows_unsafe: false,
+        threads: true,
         builtins: &probe_lesson03::BUILTINS,
     },
     Lesson {
@@ -62,6 +68,7 @@ pub const LESSONS: &[Lesson] = &[
             types, validate, encode and the file helpers are given; read the chapter's \
             turnstile picture first.",
         allows_unsafe: false,
+        threads: true,
         builtins: &probe_lesson04::BUILTINS,
     },
     Lesson {
@@ -74,6 +81,7 @@ pub const LESSONS: &[Lesson] = &[
             then render_prometheus (exposition.rs). The store, its lock and the clock are \
             given.",
         allows_unsafe: false,
+        threads: true,
         builtins: &probe_lesson05::BUILTINS,
     },
 ];
@@ -101,9 +109,15 @@ impl Lesson {
     }
 }
 
-/// Finds a lesson by `lesson04`, `04` or `4`.
+/// Finds a lesson by `lesson04`, `04` or `4`, in any case, or by its folder name
+/// (`lesson04-concurrency-policy`, also as a path such as `lessons/lesson04-.../`).
 pub fn find(name: &str) -> Result<&'static Lesson> {
-    let digits = name.strip_prefix("lesson").unwrap_or(name);
+    let lower = name.trim_end_matches('/').to_lowercase();
+    let last = lower.rsplit('/').next().unwrap_or(&lower);
+    if let Some(lesson) = LESSONS.iter().find(|l| l.dir_name() == last) {
+        return Ok(lesson);
+    }
+    let digits = last.strip_prefix("lesson").unwrap_or(last);
     let number = digits
         .parse::<u8>()
         .ok()
@@ -116,7 +130,8 @@ pub fn find(name: &str) -> Result<&'static Lesson> {
         .map(|l| format!("  {}  {}", l.id(), l.title))
         .collect();
     bail!(
-        "there is no lesson `{name}`. The lessons are:\n{}\nName one as lesson01, 01 or 1.",
+        "there is no lesson `{name}`. The lessons are:\n{}\nName one as lesson01, 01, 1 or by \
+         its folder name.",
         known.join("\n")
     )
 }
@@ -126,8 +141,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn accepts_the_three_spellings() {
-        for name in ["lesson01", "01", "1"] {
+    fn accepts_every_spelling() {
+        for name in [
+            "lesson01",
+            "01",
+            "1",
+            "Lesson01",
+            "LESSON01",
+            "lesson01-state-machine",
+            "lessons/lesson01-state-machine/",
+        ] {
             assert_eq!(find(name).unwrap().number, 1, "{name}");
         }
     }

@@ -11,4 +11,5 @@ pub mod probe;
 pub mod progress;
 pub mod report;
 pub mod stubs;
+pub mod terminal;
 pub mod workspace;

@@ -7,7 +7,8 @@ use clap::Parser;
 
 use checker::check::{self, Target};
 use checker::cli::{CheckArgs, Cli, Command};
-use checker::report::{self, Status};
+use checker::report::Status;
+use checker::terminal::Terminal;
 use checker::workspace::Workspace;
 use checker::{diff, lessons, progress, stubs};
 
@@ -79,7 +80,9 @@ fn check(workspace: &Workspace, args: CheckArgs) -> Result<u8> {
         (false, None) => Target::Learner,
     };
     let seed = args.seed.unwrap_or_else(check::fresh_seed);
-    let report = check::check(workspace, lesson, &target, seed, args.only.as_deref())?;
+    let mut terminal = Terminal::new();
+    let watcher: &mut dyn check::Watcher = if args.json { &mut check::Unwatched } else { &mut terminal };
+    let report = check::check(workspace, lesson, &target, seed, args.only.as_deref(), watcher)?;
     // Only a full check of the learner's crate says how far the lesson is.
     if matches!(target, Target::Learner) && args.only.is_none() && args.lessons.is_none() {
         progress::save(workspace, &report)?;
@@ -96,8 +99,16 @@ fn check(workspace: &Workspace, args: CheckArgs) -> Result<u8> {
             .only
             .map(|id| format!(" --only {id}"))
             .unwrap_or_default();
-        let replay = format!("just check {}{graded}{only} --seed {seed}", lesson.id());
-        print!("{}", report::render_text(&report, &replay));
+        let command = format!("just check {}{graded}{only} --seed {seed}", lesson.id());
+        let replay = if lesson.threads {
+            format!(
+                "The same random inputs again: {command} (the seed fixes the inputs; how the \
+                 threads interleave is up to the machine, so a race may show differently)."
+            )
+        } else {
+            format!("To replay exactly this run: {command}")
+        };
+        terminal.finish(&report, &replay);
     }
     Ok(if report.all_pass() { PASS } else { FAIL })
 }
@@ -119,7 +130,7 @@ fn verify_stubs(workspace: Workspace) -> Result<u8> {
     let workspace = stubs::committed(workspace)?;
     let mut ok = true;
     for lesson in lessons::LESSONS {
-        let report = check::check(&workspace, lesson, &Target::Learner, 1, None)?;
+        let report = check::check(&workspace, lesson, &Target::Learner, 1, None, &mut check::Unwatched)?;
         let passing: Vec<&str> = report
             .criteria
             .iter()

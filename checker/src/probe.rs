@@ -31,6 +31,13 @@ pub const OUTPUT_KEPT: usize = 16 * 1024;
 /// at once; this only has to absorb a busy machine.
 const EXIT_GRACE: Duration = Duration::from_secs(5);
 
+/// How often a waiting run tells its watcher how long it has been going.
+const TICK: Duration = Duration::from_millis(200);
+
+/// Told, every [`TICK`] and on every progress line, what a running criterion is doing
+/// and how long it has been running.
+pub type Tick<'a> = &'a mut dyn FnMut(Option<&str>, Duration);
+
 /// How to start a probe: a program, the arguments that come before nothing else
 /// (the request travels on stdin), and any extra environment.
 #[derive(Clone)]
@@ -67,6 +74,11 @@ pub struct Run {
 impl ProbeCommand {
     /// Runs one criterion and waits for its outcome at most `deadline`.
     pub fn run(&self, criterion: &str, seed: u64, deadline: Duration) -> Result<Run> {
+        self.run_watched(criterion, seed, deadline, &mut |_, _| {})
+    }
+
+    /// [`ProbeCommand::run`], telling `tick` how it goes.
+    pub fn run_watched(&self, criterion: &str, seed: u64, deadline: Duration, tick: Tick) -> Result<Run> {
         let started = Instant::now();
         let channel = Channel::open()?;
         let request = Request {
@@ -93,7 +105,7 @@ impl ProbeCommand {
 
         let deadline_at = started + deadline;
         let watched = match channel.accept(&mut child, deadline_at) {
-            Accepted::Stream(stream) => watch(stream, &channel.secret, deadline_at),
+            Accepted::Stream(stream) => watch(stream, &channel.secret, deadline_at, started, tick),
             Accepted::Hung => Watched::hung(),
             Accepted::Exited => Watched::default(),
         };
@@ -251,7 +263,7 @@ impl Watched {
 
 /// Reads the channel until the harness closes it, the deadline passes, or the
 /// harness overstays its outcome.
-fn watch(stream: UnixStream, secret: &str, deadline: Instant) -> Watched {
+fn watch(stream: UnixStream, secret: &str, deadline: Instant, started: Instant, tick: Tick) -> Watched {
     let (lines_tx, lines) = mpsc::channel::<String>();
     thread::spawn(move || {
         for line in BufReader::new(stream).lines().map_while(Result::ok) {
@@ -264,7 +276,11 @@ fn watch(stream: UnixStream, secret: &str, deadline: Instant) -> Watched {
     let mut greeted = false;
     let mut until = deadline;
     watched.end = loop {
-        match lines.recv_timeout(until.saturating_duration_since(Instant::now())) {
+        let left = until.saturating_duration_since(Instant::now());
+        match lines.recv_timeout(left.min(TICK)) {
+            Err(mpsc::RecvTimeoutError::Timeout) if !left.is_zero() && left > TICK => {
+                tick(watched.last_progress.as_deref(), started.elapsed());
+            }
             Ok(line) => {
                 let untrusted = match (greeted, protocol::parse(&line)) {
                     (false, Some(Message::Hello { secret: s })) if s == secret => {
@@ -273,6 +289,7 @@ fn watch(stream: UnixStream, secret: &str, deadline: Instant) -> Watched {
                     }
                     (false, _) => Some("the first message on the outcome channel did not carry this run's secret"),
                     (true, Some(Message::Progress { what })) => {
+                        tick(Some(&what), started.elapsed());
                         watched.last_progress = Some(what);
                         None
                     }

@@ -116,8 +116,9 @@ impl CriterionReport {
         }
     }
 
-    /// Turns what happened to one probe run into the learner's terms.
-    pub fn from_run(info: &Info, run: Run) -> Self {
+    /// Turns what happened to one probe run into the learner's terms; `threads` says
+    /// whether the lesson's code runs threads (a hang then may be a deadlock).
+    pub fn from_run(info: &Info, run: Run, threads: bool) -> Self {
         let mut report = Self::blank(info, Status::Fail);
         report.elapsed_ms = run.elapsed.as_millis();
         report.output = Some(run.output).filter(|o| !o.trim().is_empty());
@@ -161,9 +162,7 @@ impl CriterionReport {
                 FailureKind::Hang,
                 format!("a result within the {}s deadline", info.deadline_secs),
                 format!(
-                    "no result after {:.1}s{during}: a deadlock or an endless loop, so the \
-                     checker stopped it. Look for a lock taken twice, two locks taken in \
-                     different orders, or a loop whose condition never changes.",
+                    "no result after {:.1}s{during}, so the checker stopped it",
                     after.as_secs_f64(),
                 ),
                 None,
@@ -186,7 +185,7 @@ impl CriterionReport {
         };
         // A hang, a crash or a run the checker cannot believe says nothing about the
         // criterion's rule, so its fixed hint would point at the wrong step.
-        if let Some(hint) = kind.hint() {
+        if let Some(hint) = kind.hint(threads) {
             report.hint = hint.to_owned();
         }
         report.failure = Some(kind);
@@ -199,13 +198,18 @@ impl CriterionReport {
 
 impl FailureKind {
     /// The hint for a failure that is not about the criterion's rule.
-    fn hint(self) -> Option<&'static str> {
+    fn hint(self, threads: bool) -> Option<&'static str> {
         match self {
             FailureKind::Wrong | FailureKind::Panic => None,
+            FailureKind::Hang if threads => Some(
+                "The step named under `seen` never returned: a deadlock (a lock taken twice, \
+                 or two locks taken in different orders by two threads), a thread waiting for \
+                 a wake-up that never comes, or a loop whose condition never changes.",
+            ),
             FailureKind::Hang => Some(
-                "The step named under `seen` never returned. In a single-threaded step that \
-                 is a loop whose condition never changes; with locks, a lock taken twice or \
-                 two locks taken in different orders.",
+                "The step named under `seen` never returned: this lesson runs no threads and \
+                 takes no locks, so look for a loop whose condition never changes, or a \
+                 recursion that never reaches its base case.",
             ),
             FailureKind::Crash => Some(
                 "Your code ended the process before the criterion finished: look for \
@@ -237,18 +241,41 @@ impl Paint {
     }
 }
 
-/// The report as the learner reads it in a terminal.
+/// The report as the learner reads it in a terminal: [`render_header`], then each
+/// criterion's block (or why none ran), then [`render_footer`]. A check prints the
+/// same pieces as it goes, so the streamed output and this one are the same text.
 pub fn render_text(report: &Report, replay_command: &str) -> String {
+    let mut out = render_header(report);
+    if let Some(blocked) = render_blocked(report) {
+        return out + &blocked;
+    }
+    let width = id_width(report.criteria.iter().map(|c| c.id.as_str()));
+    for c in &report.criteria {
+        out += &render_criterion(c, width);
+    }
+    out + &render_footer(report, replay_command)
+}
+
+/// The widest criterion id, to line up the table.
+pub fn id_width<'a>(ids: impl Iterator<Item = &'a str>) -> usize {
+    ids.map(str::len).max().unwrap_or(0)
+}
+
+pub fn render_header(report: &Report) -> String {
     let paint = Paint::detect();
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{} ({}): {}, seed {}\n",
+    format!(
+        "{} ({}): {}, seed {}\n\n",
         paint.paint("1", &report.lesson),
         report.title,
         report.graded,
         report.seed
-    );
+    )
+}
+
+/// Why no criterion ran, if none did: a refusal or a compile error.
+pub fn render_blocked(report: &Report) -> Option<String> {
+    let paint = Paint::detect();
+    let mut out = String::new();
     if let Some(refusal) = &report.refused {
         let _ = writeln!(
             out,
@@ -256,77 +283,83 @@ pub fn render_text(report: &Report, replay_command: &str) -> String {
             paint.paint("1;31", "Your crate cannot be graded as it is; no criterion ran.")
         );
         let _ = writeln!(out, "{}", refusal.trim_end());
-        return out;
+        return Some(out);
     }
-    if let Some(error) = &report.build_error {
-        let _ = writeln!(
-            out,
-            "{}\n",
-            paint.paint("1;31", "Your crate does not build; no criterion could run.")
-        );
-        let _ = writeln!(out, "{}", error.trim_end());
-        let _ = writeln!(
-            out,
-            "\nFix the first error above, then check again. If the errors point into checker/, \
-             the public API of your crate (a type, a field or a signature) differs from the \
-             one the lesson gives: put it back as it was."
-        );
-        return out;
-    }
-    let width = report
-        .criteria
-        .iter()
-        .map(|c| c.id.len())
-        .max()
-        .unwrap_or(0);
-    for c in &report.criteria {
-        let label = match c.status {
-            Status::Pass => paint.paint("32", "PASS"),
-            Status::Fail => paint.paint("31", "FAIL"),
-            Status::NotImplemented => paint.paint("33", "TODO"),
-            Status::NotRun => paint.paint("2", "----"),
-        };
-        let _ = writeln!(out, "  {label}  {:<width$}  {}", c.id, c.title);
-        let indent = " ".repeat(10);
-        match c.status {
-            Status::Pass | Status::NotRun => continue,
-            Status::NotImplemented => {
-                let _ = writeln!(out, "{indent}{}", c.seen.as_deref().unwrap_or_default());
-            }
-            Status::Fail => {
-                let field = |out: &mut String, name: &str, value: &Option<String>| {
-                    if let Some(value) = value {
-                        let value = value.trim_end().replace('\n', &format!("\n{indent}    "));
-                        let _ = writeln!(out, "{indent}{name:<9} {value}");
-                    }
-                };
-                field(&mut out, "expected", &c.expected);
-                field(&mut out, "seen", &c.seen);
-                field(
-                    &mut out,
-                    "where",
-                    &c.detail.clone().filter(|d| !d.contains('\n')),
-                );
-                if let Some(detail) = c.detail.as_ref().filter(|d| d.contains('\n')) {
-                    for line in detail.trim_end().lines() {
-                        let line = match line.chars().next() {
-                            Some('-') if !line.starts_with("---") => paint.paint("31", line),
-                            Some('+') if !line.starts_with("+++") => paint.paint("32", line),
-                            _ => line.to_owned(),
-                        };
-                        let _ = writeln!(out, "{indent}  {line}");
-                    }
-                }
-                field(
-                    &mut out,
-                    "printed",
-                    &c.output.as_ref().map(|o| last_lines(o, 12)),
-                );
-                field(&mut out, "hint", &Some(c.hint.clone()));
-            }
+    let error = report.build_error.as_ref()?;
+    let _ = writeln!(
+        out,
+        "{}\n",
+        paint.paint("1;31", "Your crate does not build; no criterion could run.")
+    );
+    let _ = writeln!(out, "{}", error.trim_end());
+    let _ = writeln!(
+        out,
+        "\nFix the first error above, then check again. If the errors point into checker/, \
+         the public API of your crate (a type, a field or a signature) differs from the \
+         one the lesson gives: put it back as it was."
+    );
+    Some(out)
+}
+
+/// One criterion's block: its status line and, unless it passed, the evidence.
+pub fn render_criterion(c: &CriterionReport, width: usize) -> String {
+    let paint = Paint::detect();
+    let mut out = String::new();
+    let label = match c.status {
+        Status::Pass => paint.paint("32", "PASS"),
+        Status::Fail => paint.paint("31", "FAIL"),
+        Status::NotImplemented => paint.paint("33", "TODO"),
+        Status::NotRun => paint.paint("2", "----"),
+    };
+    let _ = writeln!(out, "  {label}  {:<width$}  {}", c.id, c.title);
+    let indent = " ".repeat(10);
+    let field = |out: &mut String, name: &str, value: &Option<String>| {
+        if let Some(value) = value {
+            let value = value.trim_end().replace('\n', &format!("\n{indent}    "));
+            let _ = writeln!(out, "{indent}{name:<9} {value}");
         }
-        let _ = writeln!(out, "{indent}{:<9} {}", "read", c.book);
+    };
+    match c.status {
+        Status::Pass => return out,
+        Status::NotRun => {
+            field(&mut out, "not run", &c.seen);
+            return out;
+        }
+        Status::NotImplemented => {
+            let _ = writeln!(out, "{indent}{}", c.seen.as_deref().unwrap_or_default());
+        }
+        Status::Fail => {
+            field(&mut out, "expected", &c.expected);
+            field(&mut out, "seen", &c.seen);
+            field(
+                &mut out,
+                "where",
+                &c.detail.clone().filter(|d| !d.contains('\n')),
+            );
+            if let Some(detail) = c.detail.as_ref().filter(|d| d.contains('\n')) {
+                for line in detail.trim_end().lines() {
+                    let line = match line.chars().next() {
+                        Some('-') if !line.starts_with("---") => paint.paint("31", line),
+                        Some('+') if !line.starts_with("+++") => paint.paint("32", line),
+                        _ => line.to_owned(),
+                    };
+                    let _ = writeln!(out, "{indent}  {line}");
+                }
+            }
+            field(
+                &mut out,
+                "printed",
+                &c.output.as_ref().map(|o| last_lines(o, 12)),
+            );
+            field(&mut out, "hint", &Some(c.hint.clone()));
+        }
     }
+    let _ = writeln!(out, "{indent}{:<9} {}", "read", c.book);
+    out
+}
+
+pub fn render_footer(report: &Report, replay_command: &str) -> String {
+    let mut out = String::new();
     let counted = if report.total == 1 {
         "criterion passes"
     } else {
@@ -337,7 +370,7 @@ pub fn render_text(report: &Report, replay_command: &str) -> String {
         let _ = writeln!(
             out,
             "The book sections above are in the course book (`just book` opens it).\n\
-             To replay exactly this run: {replay_command}"
+             {replay_command}"
         );
     }
     out

@@ -36,91 +36,112 @@ fn seeds() -> [u64; 3] {
     [base, base + 1, base + 2]
 }
 
+/// Runs `jobs` on a few threads at once and returns the failures. Most of a fixture
+/// run is waiting (for a deadlock to reach its deadline, say), and a waiting probe
+/// uses no CPU, so they can wait side by side; each criterion's deadline is a hang
+/// detector with generous slack, never a time limit the load could break.
+fn in_parallel<J: Sync>(jobs: &[J], run: impl Fn(&J) -> Option<String> + Sync) -> Vec<String> {
+    const AT_ONCE: usize = 4;
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let failures = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..AT_ONCE {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(job) = jobs.get(i) else { break };
+                    if let Some(failure) = run(job) {
+                        failures.lock().unwrap().push(failure);
+                    }
+                }
+            });
+        }
+    });
+    failures.into_inner().unwrap()
+}
+
 #[test]
 fn every_fixture_is_rejected_by_the_criterion_it_breaks() {
-    for lesson in LESSONS {
-        for fixture in lesson.builtins.fixtures {
-            for seed in seeds() {
-                let seed = seed.to_string();
-                let args = [
-                    "check",
-                    &lesson.id(),
-                    "--fixture",
-                    fixture.name,
-                    "--only",
-                    fixture.rejected_by.id,
-                    "--json",
-                    "--seed",
-                    &seed,
-                ];
-                let report = report(&args);
-                let criterion = &report.criteria[0];
-                assert_eq!(
-                    criterion.status,
-                    Status::Fail,
-                    "{} fixture `{}` was not rejected by `{}` (seed {seed}): {criterion:?}",
-                    lesson.id(),
-                    fixture.name,
-                    fixture.rejected_by.id
-                );
-            }
-        }
-    }
+    let jobs: Vec<_> = LESSONS
+        .iter()
+        .flat_map(|lesson| lesson.builtins.fixtures.iter().map(move |f| (lesson, f)))
+        .flat_map(|(lesson, fixture)| seeds().map(move |seed| (lesson, fixture, seed)))
+        .collect();
+    let failures = in_parallel(&jobs, |(lesson, fixture, seed)| {
+        let seed = seed.to_string();
+        let args = [
+            "check",
+            &lesson.id(),
+            "--fixture",
+            fixture.name,
+            "--only",
+            fixture.rejected_by.id,
+            "--json",
+            "--seed",
+            &seed,
+        ];
+        let report = report(&args);
+        let criterion = &report.criteria[0];
+        (criterion.status != Status::Fail).then(|| {
+            format!(
+                "{} fixture `{}` was not rejected by `{}` (seed {seed}): {criterion:?}",
+                lesson.id(),
+                fixture.name,
+                fixture.rejected_by.id
+            )
+        })
+    });
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
 #[test]
 fn every_reference_passes_every_criterion() {
-    for lesson in LESSONS {
-        for seed in seeds() {
-            let seed = seed.to_string();
-            let output = checker(&[
-                "check",
-                &lesson.id(),
-                "--solution",
-                "--json",
-                "--seed",
-                &seed,
-            ]);
-            let report: Report = serde_json::from_slice(&output.stdout).expect("a JSON report");
-            let failing: Vec<_> = report
-                .criteria
-                .iter()
-                .filter(|c| c.status != Status::Pass)
-                .collect();
-            assert!(
-                failing.is_empty(),
-                "{} reference fails (seed {seed}): {failing:#?}",
-                lesson.id()
-            );
-            assert_eq!(output.status.code(), Some(0));
-        }
-    }
+    let jobs: Vec<_> = LESSONS
+        .iter()
+        .flat_map(|lesson| seeds().map(move |seed| (lesson, seed)))
+        .collect();
+    let failures = in_parallel(&jobs, |(lesson, seed)| {
+        let seed = seed.to_string();
+        let output = checker(&["check", &lesson.id(), "--solution", "--json", "--seed", &seed]);
+        let report: Report = serde_json::from_slice(&output.stdout).expect("a JSON report");
+        let failing: Vec<_> = report
+            .criteria
+            .iter()
+            .filter(|c| c.status != Status::Pass)
+            .collect();
+        (!failing.is_empty() || output.status.code() != Some(0))
+            .then(|| format!("{} reference fails (seed {seed}): {failing:#?}", lesson.id()))
+    });
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
 /// A criterion tuned to the reference's code rather than to its rule would reject a
 /// correct implementation written another way; the variants prove it does not.
 #[test]
 fn every_correct_variant_passes_every_criterion() {
-    for lesson in LESSONS {
-        for variant in lesson.builtins.variants {
-            for seed in seeds() {
-                let seed = seed.to_string();
-                let args = ["check", &lesson.id(), "--fixture", variant.name, "--json", "--seed", &seed];
-                let report = report(&args);
-                let failing: Vec<_> = report
-                    .criteria
-                    .iter()
-                    .filter(|c| c.status != Status::Pass)
-                    .collect();
-                assert!(
-                    failing.is_empty(),
-                    "{} correct variant `{}` rejected (seed {seed}): {failing:#?}",
-                    lesson.id(),
-                    variant.name
-                );
-            }
-        }
-    }
+    let jobs: Vec<_> = LESSONS
+        .iter()
+        .flat_map(|lesson| lesson.builtins.variants.iter().map(move |v| (lesson, v)))
+        .flat_map(|(lesson, variant)| seeds().map(move |seed| (lesson, variant, seed)))
+        .collect();
+    let failures = in_parallel(&jobs, |(lesson, variant, seed)| {
+        let seed = seed.to_string();
+        let args = ["check", &lesson.id(), "--fixture", variant.name, "--json", "--seed", &seed];
+        let report = report(&args);
+        let failing: Vec<_> = report
+            .criteria
+            .iter()
+            .filter(|c| c.status != Status::Pass)
+            .collect();
+        (!failing.is_empty()).then(|| {
+            format!(
+                "{} correct variant `{}` rejected (seed {seed}): {failing:#?}",
+                lesson.id(),
+                variant.name
+            )
+        })
+    });
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
 /// The standard: a criterion no broken implementation can fail proves nothing.
@@ -152,6 +173,12 @@ fn every_book_link_names_an_existing_section() {
                 .book
                 .split_once('#')
                 .expect("links name a section");
+            assert_eq!(
+                page,
+                format!("{}.html", lesson.dir_name()),
+                "{}: a criterion's link points into its own lesson's chapter",
+                criterion.id
+            );
             let source = book.join(page.replace(".html", ".md"));
             let text = std::fs::read_to_string(&source)
                 .unwrap_or_else(|_| panic!("{} is missing", source.display()));
