@@ -3,12 +3,11 @@
 
 use std::collections::BTreeMap;
 
-use probe_kit::{Criterion, Ctx, Failure, Info, Verdict, ensure, snapshot};
+use probe_kit::{Criterion, Ctx, Failure, Info, Verdict, snapshot};
 use rand::{Rng, RngExt};
 use reference::{Command, Entry, Response, Violation};
 
 use crate::Subject;
-
 
 pub const TRANSCRIPT: Info = Info {
     id: "transcript",
@@ -43,7 +42,8 @@ pub const INVARIANTS_CHECK: Info = Info {
     id: "invariants-check",
     title: "check_invariants reports each kind of corrupted state and accepts valid ones",
     hint: "Check every entry (tombstones too) for rules 1 to 3, then the sum of all \
-           versions once at the end (rule 4), and return the matching Violation.",
+           versions once at the end (rule 4), and return the matching Violation. An empty \
+           store and a store of tombstones only are valid states too.",
     book: "lesson01-state-machine.html#step-5-check-the-invariants",
     deadline_secs: 10,
 };
@@ -148,6 +148,54 @@ fn transcript<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
         TRANSCRIPT_SNAPSHOT,
         &render_transcript(subject, Some(ctx)),
     )
+    .map_err(|failure| {
+        let hint = transcript_hint(subject);
+        failure.with_hint(hint)
+    })
+}
+
+/// Which step a transcript difference comes from, told by comparing the responses
+/// as values with the rules before looking at how they were printed.
+fn transcript_hint<S: Subject>(subject: &S) -> String {
+    let mut store = subject.new_store();
+    let mut model = reference::Store::new();
+    for (step, command) in script().iter().enumerate() {
+        let response = subject.apply(&mut store, command);
+        let (want, next) = expected_step(&model, command);
+        if response != want {
+            return format!(
+                "Step {} (`{command}`) answered {response} where the rules give {want}: the \
+                 response itself is wrong, so look at {}, not at Display. \
+                 versions-sequence names the rule.",
+                step + 1,
+                step_of(command)
+            );
+        }
+        let after = subject.view(&store);
+        if after != next {
+            let (expected, seen) = state_difference(&next, &after);
+            return format!(
+                "Step {} (`{command}`) answered right, but left {seen} where the rules give \
+                 {expected}, and later lines show it: look at {}, not at Display.",
+                step + 1,
+                step_of(command)
+            );
+        }
+        model = next;
+    }
+    "Every response is right as a value; only the way it is printed differs, so the \
+     difference is in Display for Response (step 4). Compare your line with the \
+     expected one in the diff, character by character (quotes come from `{value:?}`)."
+        .into()
+}
+
+/// The step of the lesson that writes what `command` does.
+fn step_of(command: &Command) -> &'static str {
+    match command {
+        Command::Get { .. } => "get (step 1)",
+        Command::Set { .. } => "set (step 2)",
+        Command::Del { .. } => "del (step 3)",
+    }
 }
 
 /// A random command log over a few keys, so that overwrites, deletes of live and of
@@ -158,7 +206,7 @@ pub fn random_log(rng: &mut impl Rng, len: usize) -> Vec<Command> {
         .map(|_| {
             let key = KEYS[rng.random_range(0..KEYS.len())];
             match rng.random_range(0..10) {
-                0..4 => Command::set(key, &format!("v{}", rng.random_range(0..100))),
+                0..4 => Command::set(key, &random_value(rng)),
                 4..7 => Command::get(key),
                 _ => Command::del(key),
             }
@@ -166,18 +214,38 @@ pub fn random_log(rng: &mut impl Rng, len: usize) -> Vec<Command> {
         .collect()
 }
 
+/// Mostly short distinct values, now and then an empty one or one that needs
+/// escaping, so that no value is special to the rules by accident.
+fn random_value(rng: &mut impl Rng) -> String {
+    match rng.random_range(0..20) {
+        0 => String::new(),
+        1 => format!("say \"{}\"", rng.random_range(0..100)),
+        _ => format!("v{}", rng.random_range(0..100)),
+    }
+}
+
+/// The logs a criterion walks: the scripted session first, so that every kind of
+/// step is covered whatever the seed, then `LOGS` random ones.
+fn logs(rng: &mut impl Rng) -> impl Iterator<Item = (String, Vec<Command>)> + '_ {
+    std::iter::once(("the scripted session".to_owned(), script())).chain((0..LOGS).map(move |i| {
+        (
+            format!("random log {} of {LOGS}", i + 1),
+            random_log(rng, LOG_LEN),
+        )
+    }))
+}
+
 const LOGS: usize = 60;
 const LOG_LEN: usize = 80;
 
-/// Where in which random log something went wrong, for the evidence.
-fn at_step(ctx: &Ctx, log_no: usize, log: &[Command], step: usize) -> String {
+/// Where in which log something went wrong, for the evidence.
+fn at_step(ctx: &Ctx, log_name: &str, log: &[Command], step: usize) -> String {
     let from = step.saturating_sub(5);
     let recent: Vec<String> = (from..=step)
         .map(|i| format!("#{} {}", i + 1, log[i]))
         .collect();
     format!(
-        "random log {} (seed {}), step {}; the last commands were: {}",
-        log_no + 1,
+        "{log_name} (seed {}), step {}; the last commands were: {}",
         ctx.seed(),
         step + 1,
         recent.join(", ")
@@ -275,22 +343,22 @@ fn describe(entry: Option<&Entry>) -> String {
 
 fn versions_sequence<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
     let mut rng = ctx.rng(1);
-    for log_no in 0..LOGS {
-        let log = random_log(&mut rng, LOG_LEN);
-        ctx.progress(format_args!("applying random log {} of {LOGS}", log_no + 1));
+    for (log_name, log) in logs(&mut rng) {
+        ctx.progress(format_args!("applying {log_name}"));
         let mut store = subject.new_store();
         for (step, command) in log.iter().enumerate() {
             let before = subject.view(&store);
             let response = subject.apply(&mut store, command);
             let after = subject.view(&store);
             let (want_response, want_state) = expected_step(&before, command);
-            let where_ = || at_step(ctx, log_no, &log, step);
+            let where_ = || at_step(ctx, &log_name, &log, step);
             if response != want_response {
                 return Err(Failure::new(
                     format!("`{command}` answers {want_response}"),
                     format!("it answered {response}"),
                 )
-                .with_detail(where_()));
+                .with_detail(where_())
+                .with_hint(step_hint(&before, command)));
             }
             if after != want_state {
                 let (expected, seen) = state_difference(&want_state, &after);
@@ -298,7 +366,8 @@ fn versions_sequence<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
                     format!("after `{command}`: {expected}"),
                     format!("after `{command}`: {seen}"),
                 )
-                .with_detail(where_()));
+                .with_detail(where_())
+                .with_hint(step_hint(&before, command)));
             }
         }
     }
@@ -307,9 +376,8 @@ fn versions_sequence<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
 
 fn invariants_hold<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
     let mut rng = ctx.rng(2);
-    for log_no in 0..LOGS {
-        let log = random_log(&mut rng, LOG_LEN);
-        ctx.progress(format_args!("applying random log {} of {LOGS}", log_no + 1));
+    for (log_name, log) in logs(&mut rng) {
+        ctx.progress(format_args!("applying {log_name}"));
         let mut store = subject.new_store();
         for (step, command) in log.iter().enumerate() {
             subject.apply(&mut store, command);
@@ -320,174 +388,482 @@ fn invariants_hold<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
                     format!("every invariant holds after `{command}`"),
                     format!("broken invariant: {violation}"),
                 )
-                .with_detail(at_step(ctx, log_no, &log, step)));
+                .with_detail(at_step(ctx, &log_name, &log, step))
+                .with_hint(hold_hint(&violation, command)));
             }
         }
     }
     Ok(())
 }
 
-/// A valid state: apple written once, banana twice, cherry set then deleted.
-fn valid_entries() -> (BTreeMap<String, Entry>, u64) {
-    let entry = |value: Option<&str>, version, seq| Entry {
+/// What a step must do, in the words of the rule it follows: the hint for a step
+/// whose answer or state is wrong.
+fn step_hint(before: &reference::Store, command: &Command) -> String {
+    let live = |key: &str| before.entries().get(key).is_some_and(Entry::is_live);
+    match command {
+        Command::Get { key } if live(key) => "A GET of a live key answers its value and version \
+            and changes nothing: no sequence number, no version (step 1)."
+            .into(),
+        Command::Get { key } if before.entries().contains_key(key) => "A GET of a deleted \
+            key answers NOT_FOUND (a tombstone is not a value: find the key with `lookup`) \
+            and changes nothing (step 1)."
+            .into(),
+        Command::Get { .. } => "A GET of a key that was never written answers NOT_FOUND \
+            and changes nothing: a read takes no sequence number (step 1)."
+            .into(),
+        Command::Set { key, .. } => format!(
+            "A SET is a write: it takes exactly one new sequence number, sets the version to \
+             the old entry's plus one ({}), and stores that number and that version in the \
+             entry (step 2).",
+            if before.entries().get(key).is_some_and(|e| !e.is_live()) {
+                "here the old entry is a tombstone: its version still counts, so read it with \
+                 `entries.get`, not `lookup`"
+            } else {
+                "1 for a new key"
+            }
+        ),
+        Command::Del { key } if live(key) => "A DEL of a live key is a write: one new sequence \
+            number, the version plus one, and a tombstone (value None) that keeps the entry \
+            (step 3)."
+            .into(),
+        Command::Del { .. } => "A DEL of a key that is missing or already deleted is not a \
+            write: it answers NOT_FOUND and takes no sequence number; decide that before \
+            taking one (step 3)."
+            .into(),
+    }
+}
+
+/// What a broken invariant after a step says about the step.
+fn hold_hint(violation: &Violation, command: &Command) -> String {
+    let cause = match violation {
+        Violation::WritesUnaccounted {
+            versions_total,
+            global_seq,
+        } if versions_total < global_seq => {
+            "the sequence moved further than the versions: a step took a number without \
+             bumping a version (a second `next_seq` in one write, or a read or a DEL of a \
+             missing key that takes one), or a DEL removed the entry instead of leaving a \
+             tombstone, so its versions left the sum"
+        }
+        Violation::WritesUnaccounted { .. } => {
+            "the versions moved further than the sequence: a write bumped a version without \
+             taking a sequence number"
+        }
+        Violation::DuplicateSeq { .. } => {
+            "two entries claim one write: a write kept the entry's old seq, or stored a number \
+             it did not take. Store the number each write takes in its entry"
+        }
+        Violation::SeqFromTheFuture { .. } => {
+            "an entry holds a number the sequence has not handed out: a write stored a number \
+             before taking it, or the sequence went back"
+        }
+        Violation::ImpossibleVersion { .. } => {
+            "a version is 0 or larger than its entry's seq: version and seq swapped, a \
+             version not carried over from the old entry, or an overwrite that kept the \
+             entry's old seq"
+        }
+    };
+    format!("After `{command}`, {cause}.")
+}
+
+fn entry(value: Option<&str>, version: u64, seq: u64) -> Entry {
+    Entry {
         value: value.map(Into::into),
         version,
         seq,
-    };
-    let entries = BTreeMap::from([
-        ("apple".to_owned(), entry(Some("red"), 1, 1)),
-        ("banana".to_owned(), entry(Some("ripe"), 2, 3)),
-        ("cherry".to_owned(), entry(None, 2, 5)),
-    ]);
-    (entries, 5)
+    }
 }
 
-type Corruption = (
-    &'static str,
-    fn(&mut BTreeMap<String, Entry>, &mut u64),
-    Violation,
-);
+fn state(entries: &[(&str, Entry)], global_seq: u64) -> (BTreeMap<String, Entry>, u64) {
+    let entries = entries
+        .iter()
+        .map(|(k, e)| ((*k).to_owned(), e.clone()))
+        .collect();
+    (entries, global_seq)
+}
 
-/// Corrupted states, each breaking exactly one invariant of [`valid_entries`].
-fn corruptions() -> Vec<Corruption> {
+/// The valid state most corruptions start from: six keys, two of them tombstones,
+/// with the sequence numbers out of key order, so that a rule broken between two
+/// entries can be broken between neighbours or far apart, on a live entry or on a
+/// tombstone. It is reachable: ant was written at 1 and 4, bee at 2 and deleted at
+/// 7, dog at 3, 6 and deleted at 9, cat at 5, eel at 8 and 12, fox at 10 and 11.
+fn base() -> (BTreeMap<String, Entry>, u64) {
+    state(
+        &[
+            ("ant", entry(Some("a"), 2, 4)),
+            ("bee", entry(None, 2, 7)),
+            ("cat", entry(Some("c"), 1, 5)),
+            ("dog", entry(None, 3, 9)),
+            ("eel", entry(Some("e"), 2, 12)),
+            ("fox", entry(Some("f"), 2, 11)),
+        ],
+        12,
+    )
+}
+
+/// Only tombstones: two keys, each set once and deleted.
+fn only_tombstones() -> (BTreeMap<String, Entry>, u64) {
+    state(&[("a", entry(None, 2, 2)), ("b", entry(None, 2, 4))], 4)
+}
+
+/// The largest sequence a `u64` holds: a key written once, and one written every
+/// other time and deleted last. The versions add up to exactly `u64::MAX`.
+fn at_the_maximum() -> (BTreeMap<String, Entry>, u64) {
+    state(
+        &[
+            ("a", entry(Some("x"), 1, 1)),
+            ("z", entry(None, u64::MAX - 1, u64::MAX)),
+        ],
+        u64::MAX,
+    )
+}
+
+type State = (BTreeMap<String, Entry>, u64);
+
+/// Valid states at the edges of every rule, each with what makes it an edge.
+fn edge_states() -> Vec<(&'static str, State)> {
     vec![
+        ("the six-key state with two tombstones", base()),
         (
-            "banana's version went backwards (2 to 1)",
-            |e, _| e.get_mut("banana").unwrap().version = 1,
-            Violation::WritesUnaccounted {
-                versions_total: 4,
-                global_seq: 5,
-            },
+            "an empty store that never saw a write",
+            (BTreeMap::new(), 0),
+        ),
+        ("a store of tombstones only", only_tombstones()),
+        (
+            "one key written five times: its version equals its seq, which equals the \
+             global sequence",
+            state(&[("k", entry(Some("v"), 5, 5))], 5),
         ),
         (
-            "apple's entry claims seq 7 while the global sequence is 5",
-            |e, _| e.get_mut("apple").unwrap().seq = 7,
-            Violation::SeqFromTheFuture {
-                key: "apple".into(),
-                seq: 7,
-                global_seq: 5,
-            },
+            "a store whose newest write is a delete",
+            state(
+                &[("a", entry(Some("x"), 1, 1)), ("b", entry(None, 2, 3))],
+                3,
+            ),
         ),
         (
-            "apple and banana both claim seq 3",
-            |e, _| e.get_mut("apple").unwrap().seq = 3,
-            Violation::DuplicateSeq {
-                seq: 3,
-                first: "apple".into(),
-                second: "banana".into(),
-            },
-        ),
-        (
-            "apple is at version 2 although it was written at seq 1",
-            |e, _| {
-                e.get_mut("apple").unwrap().version = 2;
-                e.get_mut("banana").unwrap().version = 1;
-            },
-            Violation::ImpossibleVersion {
-                key: "apple".into(),
-                version: 2,
-                seq: 1,
-            },
-        ),
-        (
-            "cherry is at version 0",
-            |e, g| {
-                e.get_mut("cherry").unwrap().version = 0;
-                *g = 3;
-                e.get_mut("cherry").unwrap().seq = 2;
-            },
-            Violation::ImpossibleVersion {
-                key: "cherry".into(),
-                version: 0,
-                seq: 2,
-            },
-        ),
-        (
-            "the global sequence went back from 5 to 4",
-            |e, g| {
-                *g = 4;
-                e.get_mut("cherry").unwrap().seq = 4;
-            },
-            Violation::WritesUnaccounted {
-                versions_total: 5,
-                global_seq: 4,
-            },
-        ),
-        (
-            "an empty store whose global sequence is 2",
-            |e, g| {
-                e.clear();
-                *g = 2;
-            },
-            Violation::WritesUnaccounted {
-                versions_total: 0,
-                global_seq: 2,
-            },
+            "the sequence at u64::MAX, the versions adding up to it exactly",
+            at_the_maximum(),
         ),
     ]
 }
 
+type Corruption = (&'static str, fn(&mut State), Violation);
+
+fn at<'a>(state: &'a mut State, key: &str) -> &'a mut Entry {
+    state.0.get_mut(key).expect("a key of the state")
+}
+
+fn future(key: &str, seq: u64, global_seq: u64) -> Violation {
+    Violation::SeqFromTheFuture {
+        key: key.into(),
+        seq,
+        global_seq,
+    }
+}
+
+fn impossible(key: &str, version: u64, seq: u64) -> Violation {
+    Violation::ImpossibleVersion {
+        key: key.into(),
+        version,
+        seq,
+    }
+}
+
+fn duplicate(seq: u64, first: &str, second: &str) -> Violation {
+    Violation::DuplicateSeq {
+        seq,
+        first: first.into(),
+        second: second.into(),
+    }
+}
+
+fn unaccounted(versions_total: u64, global_seq: u64) -> Violation {
+    Violation::WritesUnaccounted {
+        versions_total,
+        global_seq,
+    }
+}
+
+/// Corrupted states, each breaking exactly one invariant in exactly one place (a
+/// test below proves it rule by rule), so that the order in which a check tests
+/// the rules cannot change the answer. Every rule is broken on a live entry and on
+/// a tombstone; rule 3 between neighbours and between keys far apart in key order;
+/// rule 4 with the sum too low and too high, and at the edges (an empty store, a
+/// store of tombstones, the largest sequence).
+fn corruptions() -> Vec<(State, Corruption)> {
+    let on_base = |c: Corruption| (base(), c);
+    vec![
+        // Rule 1: a seq beyond the global sequence.
+        on_base((
+            "cat (live, in the middle of the key order) claims seq 13, one past the \
+             global sequence 12",
+            |s| at(s, "cat").seq = 13,
+            future("cat", 13, 12),
+        )),
+        on_base((
+            "the tombstone dog claims seq 40 while the global sequence is 12",
+            |s| at(s, "dog").seq = 40,
+            future("dog", 40, 12),
+        )),
+        // Rule 2: a version of 0, or above the entry's seq.
+        on_base((
+            "cat (live) is at version 0 (and ant one version up, so the sum still holds)",
+            |s| {
+                at(s, "cat").version = 0;
+                at(s, "ant").version = 3;
+            },
+            impossible("cat", 0, 5),
+        )),
+        on_base((
+            "the tombstone bee is at version 0 (and ant two versions up, so the sum still \
+             holds)",
+            |s| {
+                at(s, "bee").version = 0;
+                at(s, "ant").version = 4;
+            },
+            impossible("bee", 0, 7),
+        )),
+        on_base((
+            "eel (live) is at version 2 but claims seq 1: its two writes cannot both have \
+             come at or before write 1",
+            |s| at(s, "eel").seq = 1,
+            impossible("eel", 2, 1),
+        )),
+        on_base((
+            "the tombstone dog is at version 3 but claims seq 2",
+            |s| at(s, "dog").seq = 2,
+            impossible("dog", 3, 2),
+        )),
+        // Rule 3: two entries with one seq.
+        on_base((
+            "eel and fox, neighbours in key order, both claim seq 12",
+            |s| at(s, "fox").seq = 12,
+            duplicate(12, "eel", "fox"),
+        )),
+        on_base((
+            "ant and cat both claim seq 4, with bee between them in key order",
+            |s| at(s, "cat").seq = 4,
+            duplicate(4, "ant", "cat"),
+        )),
+        on_base((
+            "the tombstones bee and dog both claim seq 7, with cat between them",
+            |s| at(s, "dog").seq = 7,
+            duplicate(7, "bee", "dog"),
+        )),
+        on_base((
+            "ant (live) and the tombstone dog both claim seq 4, two keys apart",
+            |s| at(s, "dog").seq = 4,
+            duplicate(4, "ant", "dog"),
+        )),
+        on_base((
+            "the tombstone bee and fox (live), the first and the last but one, both claim \
+             seq 7",
+            |s| at(s, "fox").seq = 7,
+            duplicate(7, "bee", "fox"),
+        )),
+        // Rule 4: the versions do not add up to the global sequence.
+        on_base((
+            "eel's version went back from 2 to 1",
+            |s| at(s, "eel").version = 1,
+            unaccounted(11, 12),
+        )),
+        on_base((
+            "the tombstone bee's version went back from 2 to 1",
+            |s| at(s, "bee").version = 1,
+            unaccounted(11, 12),
+        )),
+        on_base((
+            "cat (live) is at version 3, two more than its writes",
+            |s| at(s, "cat").version = 3,
+            unaccounted(14, 12),
+        )),
+        on_base((
+            "the tombstone bee is at version 5, three more than its writes (the sum runs \
+             ahead before the last key)",
+            |s| at(s, "bee").version = 5,
+            unaccounted(15, 12),
+        )),
+        on_base((
+            "the global sequence is 13, one ahead of every entry: a write no entry accounts \
+             for",
+            |s| s.1 = 13,
+            unaccounted(12, 13),
+        )),
+        on_base((
+            "the global sequence went back from 12 to 11 (and eel's write moved to seq 3)",
+            |s| {
+                s.1 = 11;
+                at(s, "eel").seq = 3;
+            },
+            unaccounted(12, 11),
+        )),
+        (
+            (BTreeMap::new(), 0),
+            (
+                "an empty store whose global sequence is 2",
+                |s| s.1 = 2,
+                unaccounted(0, 2),
+            ),
+        ),
+        (
+            only_tombstones(),
+            (
+                "a store of tombstones only, whose global sequence is 5",
+                |s| s.1 = 5,
+                unaccounted(4, 5),
+            ),
+        ),
+        (
+            at_the_maximum(),
+            (
+                "the sequence at u64::MAX, with z's version one short",
+                |s| at(s, "z").version = u64::MAX - 2,
+                unaccounted(u64::MAX - 1, u64::MAX),
+            ),
+        ),
+    ]
+}
+
+/// A state in a line, for the evidence.
+fn show_state((entries, global_seq): &State) -> String {
+    let entries: Vec<String> = entries
+        .iter()
+        .map(|(k, e)| format!("{k}: {}", describe(Some(e))))
+        .collect();
+    format!("global_seq {global_seq}; {}", entries.join(", "))
+}
+
+/// The hint for a check that got a state wrong, by which way it was wrong.
+fn check_hint(want: Option<&Violation>, seen: &Result<(), Violation>) -> String {
+    let rule = |v: &Violation| match v {
+        Violation::SeqFromTheFuture { .. } => "rule 1 (no seq beyond global_seq)",
+        Violation::ImpossibleVersion { .. } => "rule 2 (1 <= version <= seq)",
+        Violation::DuplicateSeq { .. } => "rule 3 (no two entries share a seq)",
+        Violation::WritesUnaccounted { .. } => "rule 4 (the versions add up to global_seq)",
+    };
+    match (want, seen) {
+        (None, Err(v)) => {
+            let boundary = match v {
+                Violation::SeqFromTheFuture { .. } => {
+                    "a seq equal to global_seq is allowed: it is the newest write's"
+                }
+                Violation::ImpossibleVersion { .. } => {
+                    "a version equal to its entry's seq is allowed: every write so far went \
+                     to that key"
+                }
+                Violation::DuplicateSeq { .. } => {
+                    "only two entries with the very same seq break it; remember each number \
+                     with the key that claimed it"
+                }
+                Violation::WritesUnaccounted { .. } => {
+                    "the versions of all entries, tombstones included, are added up, and the \
+                     whole sum is compared once, after the loop"
+                }
+            };
+            format!(
+                "This state is valid, yet your check reported {}. Look at that rule's \
+                 boundary: {boundary}.",
+                rule(v)
+            )
+        }
+        (Some(w), Ok(())) => {
+            let how = match w {
+                Violation::SeqFromTheFuture { .. } => {
+                    "Compare every entry's seq, tombstones included, with global_seq."
+                }
+                Violation::ImpossibleVersion { .. } => {
+                    "Both halves count, on every entry, tombstones included: a version of 0, \
+                     and a version above the entry's own seq (not above global_seq)."
+                }
+                Violation::DuplicateSeq { .. } => {
+                    "Compare each entry's seq with every earlier one, not only with its \
+                     neighbour in key order: remember who claimed each number in a map, and \
+                     put tombstones in it too."
+                }
+                Violation::WritesUnaccounted { .. } => {
+                    "Add up the versions of every entry, tombstones included, and compare the \
+                     sum with global_seq itself (not with the newest entry's seq), also when \
+                     the store is empty."
+                }
+            };
+            format!("Your check missed {}. {how}", rule(w))
+        }
+        (Some(w), Err(v)) if std::mem::discriminant(w) == std::mem::discriminant(v) => format!(
+            "The broken rule is right, {}, but the numbers or keys in the Violation are not: \
+             report the entry (or the whole sum) exactly as the state has it.",
+            rule(w)
+        ),
+        (Some(w), Err(v)) => format!(
+            "Only {} is broken in this state, but your check reported {}.",
+            rule(w),
+            rule(v)
+        ),
+        (None, Ok(())) => String::new(),
+    }
+}
+
 fn invariants_check<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
     // A check that rejects everything is as useless as one that accepts everything,
-    // so valid states come first: the hand-made one, then states reached by logs.
-    let (entries, global_seq) = valid_entries();
-    ctx.progress("check_invariants on a valid state");
-    let verdict = subject.check_invariants(&subject.from_parts(entries, global_seq));
-    ensure(
-        verdict.is_ok(),
-        "Ok(()) for a valid state with a tombstone",
-        format!("{verdict:?}"),
-    )?;
+    // so valid states come first: the edges, then states reached by logs.
+    let mut valid = edge_states();
     let mut rng = ctx.rng(3);
-    for log_no in 0..20 {
-        let log = random_log(&mut rng, LOG_LEN);
-        let (store, _) = reference::replay(&log);
-        ctx.progress(format_args!(
-            "check_invariants on the state after random log {}",
-            log_no + 1
+    for _ in 0..20 {
+        let (store, _) = reference::replay(&random_log(&mut rng, LOG_LEN));
+        valid.push((
+            "a state reached by a random log",
+            (store.entries().clone(), store.global_seq()),
         ));
-        let verdict = subject
-            .check_invariants(&subject.from_parts(store.entries().clone(), store.global_seq()));
-        if verdict.is_err() {
+    }
+    let (store, _) = reference::replay(&script());
+    valid.push((
+        "the state after the scripted session",
+        (store.entries().clone(), store.global_seq()),
+    ));
+    for (what, state) in valid {
+        ctx.progress(format_args!("check_invariants on a valid state: {what}"));
+        let seen = subject.check_invariants(&subject.from_parts(state.0.clone(), state.1));
+        if seen.is_err() {
             return Err(Failure::new(
-                "Ok(()) for a state reached by applying commands",
-                format!("{verdict:?}"),
+                format!("Ok(()) for a valid state: {what}"),
+                format!("{seen:?}"),
             )
             .with_detail(format!(
-                "the state after random log {} (seed {})",
-                log_no + 1,
+                "the state: {} (seed {})",
+                show_state(&state),
                 ctx.seed()
-            )));
+            ))
+            .with_hint(check_hint(None, &seen)));
         }
     }
-    for (what, corrupt, want) in corruptions() {
-        let (mut entries, mut global_seq) = valid_entries();
-        corrupt(&mut entries, &mut global_seq);
+    for (mut state, (what, corrupt, want)) in corruptions() {
+        corrupt(&mut state);
         debug_assert_eq!(
-            reference::Store::from_parts(entries.clone(), global_seq).check_invariants(),
+            reference::Store::from_parts(state.0.clone(), state.1).check_invariants(),
             Err(want.clone())
         );
         ctx.progress(format_args!(
             "check_invariants on a corrupted state: {what}"
         ));
-        let seen = subject.check_invariants(&subject.from_parts(entries, global_seq));
-        ensure(
-            seen.as_ref() == Err(&want),
-            format!("Err({want:?}) when {what}"),
-            format!("{seen:?}"),
-        )?;
+        let seen = subject.check_invariants(&subject.from_parts(state.0.clone(), state.1));
+        if seen.as_ref() != Err(&want) {
+            return Err(
+                Failure::new(format!("Err({want:?}) when {what}"), format!("{seen:?}"))
+                    .with_detail(format!(
+                        "the state: {}; only this one rule is broken, in this one place",
+                        show_state(&state)
+                    ))
+                    .with_hint(check_hint(Some(&want), &seen)),
+            );
+        }
     }
     Ok(())
 }
 
 fn replay<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
     let mut rng = ctx.rng(4);
-    for log_no in 0..LOGS {
-        let log = random_log(&mut rng, LOG_LEN);
-        ctx.progress(format_args!(
-            "replaying random log {} of {LOGS}",
-            log_no + 1
-        ));
+    for (log_name, log) in logs(&mut rng) {
+        ctx.progress(format_args!("replaying {log_name}"));
         let (first, first_responses) = subject.replay(&log);
         let (second, second_responses) = subject.replay(&log);
         let mut one_by_one = subject.new_store();
@@ -495,14 +871,7 @@ fn replay<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
             .iter()
             .map(|c| subject.apply(&mut one_by_one, c))
             .collect();
-        let context = || {
-            format!(
-                "random log {} of {} commands (seed {})",
-                log_no + 1,
-                log.len(),
-                ctx.seed()
-            )
-        };
+        let context = || format!("{log_name}, {} commands (seed {})", log.len(), ctx.seed());
         let (first, second) = (subject.view(&first), subject.view(&second));
         if first != second || first_responses != second_responses {
             let (expected, seen) = state_difference(&first, &second);
@@ -553,13 +922,86 @@ mod tests {
         });
     }
 
+    /// Which of the four rules a state breaks, each tested on its own, with no
+    /// regard to order: the corruptions must each break exactly one, so that a
+    /// check testing the rules in another order reports the same violation.
+    fn rules_broken((entries, global_seq): &State) -> Vec<u8> {
+        let mut broken = Vec::new();
+        if entries.values().any(|e| e.seq > *global_seq) {
+            broken.push(1);
+        }
+        if entries
+            .values()
+            .any(|e| e.version == 0 || e.version > e.seq)
+        {
+            broken.push(2);
+        }
+        let seqs: std::collections::BTreeSet<u64> = entries.values().map(|e| e.seq).collect();
+        if seqs.len() != entries.len() {
+            broken.push(3);
+        }
+        let total = entries
+            .values()
+            .try_fold(0u64, |sum, e| sum.checked_add(e.version));
+        if total != Some(*global_seq) {
+            broken.push(4);
+        }
+        broken
+    }
+
+    fn rule_of(violation: &Violation) -> u8 {
+        match violation {
+            Violation::SeqFromTheFuture { .. } => 1,
+            Violation::ImpossibleVersion { .. } => 2,
+            Violation::DuplicateSeq { .. } => 3,
+            Violation::WritesUnaccounted { .. } => 4,
+        }
+    }
+
     #[test]
-    fn every_corruption_breaks_exactly_the_named_invariant_in_the_reference() {
-        for (what, corrupt, want) in corruptions() {
-            let (mut entries, mut global_seq) = valid_entries();
-            corrupt(&mut entries, &mut global_seq);
-            let store = reference::Store::from_parts(entries, global_seq);
+    fn every_corruption_breaks_exactly_the_named_invariant_once() {
+        for (mut state, (what, corrupt, want)) in corruptions() {
+            corrupt(&mut state);
+            assert_eq!(rules_broken(&state), vec![rule_of(&want)], "{what}");
+            let store = reference::Store::from_parts(state.0.clone(), state.1);
             assert_eq!(store.check_invariants(), Err(want), "{what}");
+            if let Some(3) = rules_broken(&state).first() {
+                let seqs: Vec<u64> = state.0.values().map(|e| e.seq).collect();
+                let shared = seqs
+                    .iter()
+                    .filter(|s| seqs.iter().filter(|t| t == s).count() > 1);
+                assert_eq!(shared.count(), 2, "{what}: exactly one pair shares a seq");
+            }
+        }
+    }
+
+    #[test]
+    fn the_valid_edge_states_are_valid() {
+        for (what, state) in edge_states() {
+            assert_eq!(rules_broken(&state), Vec::<u8>::new(), "{what}");
+            let store = reference::Store::from_parts(state.0, state.1);
+            assert_eq!(store.check_invariants(), Ok(()), "{what}");
+        }
+    }
+
+    #[test]
+    fn every_rule_is_broken_on_a_live_entry_and_on_a_tombstone() {
+        let mut seen = std::collections::BTreeSet::new();
+        for (mut state, (_, corrupt, want)) in corruptions() {
+            corrupt(&mut state);
+            let keys: Vec<&str> = match &want {
+                Violation::SeqFromTheFuture { key, .. }
+                | Violation::ImpossibleVersion { key, .. } => vec![key],
+                Violation::DuplicateSeq { first, second, .. } => vec![first, second],
+                Violation::WritesUnaccounted { .. } => continue,
+            };
+            for key in keys {
+                seen.insert((rule_of(&want), state.0[key].is_live()));
+            }
+        }
+        for rule in 1..=3 {
+            assert!(seen.contains(&(rule, true)), "rule {rule} on a live entry");
+            assert!(seen.contains(&(rule, false)), "rule {rule} on a tombstone");
         }
     }
 
