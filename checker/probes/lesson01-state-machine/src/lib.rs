@@ -7,12 +7,12 @@
 
 mod criteria;
 pub mod fixtures;
+pub mod variants;
 
 use std::collections::BTreeMap;
 
 use probe_kit::{Graded, Probe};
 use reference::{Command, Entry, Response, Violation};
-
 
 // The adapter macro names these through `$crate`, so that a generated probe crate
 // can expand it with no dependency of its own on the reference.
@@ -45,7 +45,9 @@ macro_rules! adapt_crate {
             fn command(command: &$crate::reference::Command) -> $krate::Command {
                 match command.clone() {
                     $crate::reference::Command::Get { key } => $krate::Command::Get { key },
-                    $crate::reference::Command::Set { key, value } => $krate::Command::Set { key, value },
+                    $crate::reference::Command::Set { key, value } => {
+                        $krate::Command::Set { key, value }
+                    }
                     $crate::reference::Command::Del { key } => $krate::Command::Del { key },
                 }
             }
@@ -166,7 +168,10 @@ macro_rules! adapt_crate {
                 $crate::reference::Store::from_parts(entries, store.global_seq())
             }
 
-            fn check_invariants(&self, store: &Self::Store) -> Result<(), $crate::reference::Violation> {
+            fn check_invariants(
+                &self,
+                store: &Self::Store,
+            ) -> Result<(), $crate::reference::Violation> {
                 store.check_invariants().map_err(Self::violation_out)
             }
 
@@ -187,15 +192,15 @@ macro_rules! adapt_crate {
 
 adapt_crate!(Reference, reference);
 
-
 /// The lesson's criteria bound to one implementation: what a probe process runs.
 pub fn probe<S: Subject + 'static>(subject: S) -> Box<dyn Probe> {
     Box::new(Graded::new(subject, criteria::all()))
 }
 
-/// What the checker compiles in for lesson 01: the reference and the fixtures.
+/// What the checker compiles in for lesson 01: the reference, the broken fixtures
+/// and the correct variants.
 pub const BUILTINS: probe_kit::Builtins = probe_kit::Builtins {
     reference: || probe(Reference),
     fixtures: fixtures::FIXTURES,
-    variants: &[],
+    variants: variants::VARIANTS,
 };
