@@ -1,25 +1,30 @@
 # kvlab: the daily commands. Each is a thin wrapper over a cargo command, printed
-# as it runs, so nothing here is needed to use the course.
+# as it runs, so nothing here is needed to use the course. `cargo kvlab` is an alias
+# (in .cargo/config.toml) for `cargo run --quiet --package checker --`, with cargo's
+# progress bar kept for the first build. A failing check already says why, so the
+# recipes that grade do not add just's own error line.
 
 # List the recipes
 default:
     @just --list
 
 # Grade a lesson: `just check lesson01`, `just check 4 --solution`, `just check 2 --only readers-parallel --seed 7`
+[no-exit-message]
 check lesson *args:
-    cargo run -q -p checker -- check {{lesson}} {{args}}
+    cargo kvlab check {{lesson}} {{args}}
 
 # Every lesson's state at a glance
 list:
-    cargo run -q -p checker -- list
+    cargo kvlab list
 
 # Where to start in a lesson, and a hint per criterion
+[no-exit-message]
 hint lesson:
-    cargo run -q -p checker -- hint {{lesson}}
+    cargo kvlab hint {{lesson}}
 
 # Your crate against the reference, file by file
 diff lesson:
-    cargo run -q -p checker -- diff {{lesson}}
+    cargo kvlab diff {{lesson}}
 
 # Build the book and open it in a browser (needs mdbook: see README.md)
 book:
@@ -30,8 +35,9 @@ test:
     cargo test
 
 # Maintainers: prove the crates under lessons/ are still unsolved stubs
+[no-exit-message]
 verify-stubs:
-    cargo run -q -p checker -- verify-stubs
+    cargo kvlab verify-stubs
 
 # Maintainers: everything CI runs (tests, stubs check, book build)
 ci:

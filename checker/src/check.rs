@@ -65,8 +65,37 @@ pub fn check(
         .into_iter()
         .filter(|c| only.is_none_or(|id| c.id == id))
         .collect();
+    if let Target::Fixture(name) = target
+        && lesson.builtins.probe(name).is_none()
+    {
+            let fixtures: Vec<String> = lesson
+                .builtins
+                .fixtures
+                .iter()
+                .map(|f| format!("  {:<36} broken; rejected by {}", f.name, f.rejected_by.id))
+                .collect();
+            let variants: Vec<String> = lesson
+                .builtins
+                .variants
+                .iter()
+                .map(|v| format!("  {:<36} correct; passes every criterion", v.name))
+                .collect();
+            bail!(
+                "{} has no built-in implementation `{name}`. It has:\n{}",
+                lesson.id(),
+                [fixtures, variants].concat().join("\n")
+            );
+    }
     let graded = describe(workspace, lesson, target);
-    let new_report = |results| Report::new(lesson.id(), lesson.title.into(), graded.clone(), seed, results);
+    let identity = match target {
+        Target::Learner => identify(&workspace.lesson_dir(lesson)),
+        _ => (None, None),
+    };
+    let new_report = |results| {
+        let mut report = Report::new(lesson.id(), lesson.title.into(), graded.clone(), seed, results);
+        (report.crate_path, report.author) = identity.clone();
+        report
+    };
     let not_run = || criteria.iter().map(|c| CriterionReport::not_run(c)).collect();
     watcher.started(&new_report(Vec::new()), &criteria);
     let probe = match target {
@@ -101,14 +130,6 @@ pub fn check(
         }
         Target::Reference => builtin(lesson, "reference")?,
         Target::Fixture(name) => {
-            if lesson.builtins.probe(name).is_none() {
-                let names: Vec<&str> = lesson.builtins.fixtures.iter().map(|f| f.name).collect();
-                bail!(
-                    "{} has no fixture `{name}`; it has: {}",
-                    lesson.id(),
-                    names.join(", ")
-                );
-            }
             builtin(lesson, name)?
         }
     };
@@ -193,6 +214,21 @@ fn builtin(lesson: &Lesson, name: &str) -> Result<ProbeCommand> {
     })
 }
 
+/// The graded crate's folder, and who last committed to it where git knows.
+fn identify(dir: &std::path::Path) -> (Option<String>, Option<String>) {
+    let path = std::path::absolute(dir).ok().map(|p| p.display().to_string());
+    let author = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["log", "-1", "--format=%an <%ae>", "--", "."])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .filter(|a| !a.is_empty());
+    (path, author)
+}
+
 fn describe(workspace: &Workspace, lesson: &Lesson, target: &Target) -> String {
     match target {
         Target::Learner => format!(
@@ -203,6 +239,9 @@ fn describe(workspace: &Workspace, lesson: &Lesson, target: &Target) -> String {
             "the reference ({})",
             workspace.show(&workspace.solution_dir(lesson))
         ),
+        Target::Fixture(name) if lesson.builtins.variants.iter().any(|v| v.name == name) => {
+            format!("the correct variant `{name}`")
+        }
         Target::Fixture(name) => format!("the broken fixture `{name}`"),
     }
 }

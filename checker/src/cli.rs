@@ -47,7 +47,8 @@ pub struct CheckArgs {
     /// Grade the reference under solutions/ instead of your crate
     #[arg(long, conflicts_with = "fixture")]
     pub solution: bool,
-    /// Grade one of the checker's deliberately broken implementations (see `checker hint`)
+    /// Grade one of the checker's built-in implementations: a deliberately broken
+    /// fixture or a correct variant (an unknown name lists them all)
     #[arg(long)]
     pub fixture: Option<String>,
     /// Run only this criterion (its id, as the report shows it)

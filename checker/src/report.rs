@@ -17,6 +17,10 @@ pub struct Report {
     pub title: String,
     /// What was graded: `your crate (lessons/...)`, `reference (solutions/...)`, `fixture <name>`.
     pub graded: String,
+    /// The folder of the graded crate, for the learner's crate (absolute).
+    pub crate_path: Option<String>,
+    /// Who last committed to that folder, as git says (`Name <email>`), if anyone.
+    pub author: Option<String>,
     pub seed: u64,
     /// The compiler's output when the crate does not build; then no criterion ran.
     pub build_error: Option<String>,
@@ -81,6 +85,8 @@ impl Report {
             lesson,
             title,
             graded,
+            crate_path: None,
+            author: None,
             seed,
             build_error: None,
             refused: None,
