@@ -64,6 +64,6 @@ pub fn render(workspace: &Workspace) -> String {
             todos
         );
     }
-    out += "\nGrade a lesson with `just check lesson01` (or `cargo run -q -p checker -- check lesson01`).\n";
+    out += "\nGrade a lesson with `just check lesson01` (or `cargo kvlab check lesson01`).\n";
     out
 }

@@ -30,7 +30,7 @@ pub fn probe_main(probe: &dyn Probe) -> ! {
         None => {
             eprintln!(
                 "this is a kvlab probe: the checker starts it and sends it its request on \
-                 stdin. To grade a lesson, run `cargo run -p checker -- check lesson01`."
+                 stdin. To grade a lesson, run `cargo kvlab check lesson01`."
             );
             std::process::exit(2)
         }
