@@ -2,6 +2,8 @@
 //! the last check of it.
 
 use std::fs;
+use std::path::Path;
+use std::time::SystemTime;
 
 use anyhow::{Context, Result};
 
@@ -18,10 +20,26 @@ pub fn save(workspace: &Workspace, report: &Report) -> Result<()> {
         .with_context(|| format!("cannot write {}", path.display()))
 }
 
-fn last_report(workspace: &Workspace, lesson: &Lesson) -> Option<Report> {
-    let text =
-        fs::read_to_string(workspace.state_dir().join(format!("{}.json", lesson.id()))).ok()?;
-    serde_json::from_str(&text).ok()
+fn last_report(workspace: &Workspace, lesson: &Lesson) -> Option<(Report, SystemTime)> {
+    let path = workspace.state_dir().join(format!("{}.json", lesson.id()));
+    let when = fs::metadata(&path).and_then(|m| m.modified()).ok()?;
+    let report = serde_json::from_str(&fs::read_to_string(&path).ok()?).ok()?;
+    Some((report, when))
+}
+
+/// When any file of the learner's crate last changed.
+fn last_change(dir: &Path) -> Option<SystemTime> {
+    let mut newest = fs::metadata(dir).and_then(|m| m.modified()).ok()?;
+    for entry in fs::read_dir(dir).ok()?.flatten() {
+        let path = entry.path();
+        let modified = if path.is_dir() {
+            last_change(&path)
+        } else {
+            entry.metadata().and_then(|m| m.modified()).ok()
+        };
+        newest = newest.max(modified.unwrap_or(newest));
+    }
+    Some(newest)
 }
 
 /// How many `todo!(` are left in the learner's sources.
@@ -53,9 +71,23 @@ pub fn render(workspace: &Workspace) -> String {
         };
         let last = match last_report(workspace, lesson) {
             None => "not checked yet".to_owned(),
-            Some(r) if r.build_error.is_some() => "does not build".to_owned(),
-            Some(r) if r.all_pass() => format!("all {} pass", r.total),
-            Some(r) => format!("{} of {} pass", r.passed, r.total),
+            Some((report, when)) => {
+                let result = if report.refused.is_some() {
+                    "refused".to_owned()
+                } else if report.build_error.is_some() {
+                    "does not build".to_owned()
+                } else if report.all_pass() {
+                    format!("all {} pass", report.total)
+                } else {
+                    format!("{} of {} pass", report.passed, report.total)
+                };
+                let stale = last_change(&workspace.lesson_dir(lesson)).is_some_and(|c| c > when);
+                if stale {
+                    format!("{result}, before your last change: check again")
+                } else {
+                    result
+                }
+            }
         };
         out += &format!(
             "{:<9} {:<26} {:<13} {last}\n",
