@@ -34,7 +34,11 @@ pub enum Built {
 
 /// Builds the lesson's criteria against the learner's crate, telling `progress` each
 /// crate cargo starts compiling. Warnings are shown only when the build fails.
-pub fn learner_probe(workspace: &Workspace, lesson: &Lesson, progress: &mut dyn FnMut(&str)) -> Result<Built> {
+pub fn learner_probe(
+    workspace: &Workspace,
+    lesson: &Lesson,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Built> {
     if let Err(refusal) = inspect::crate_folder(workspace, lesson)? {
         return Ok(Built::Refused(refusal));
     }
@@ -71,9 +75,16 @@ pub fn learner_probe(workspace: &Workspace, lesson: &Lesson, progress: &mut dyn 
     {
         let status = strip_ansi(&line);
         let status = status.trim_start();
-        if let Some(what) = ["Compiling ", "Blocking ", "Updating ", "Downloading ", "Downloaded ", "Locking "]
-            .iter()
-            .find_map(|verb| status.starts_with(verb).then_some(status))
+        if let Some(what) = [
+            "Compiling ",
+            "Blocking ",
+            "Updating ",
+            "Downloading ",
+            "Downloaded ",
+            "Locking ",
+        ]
+        .iter()
+        .find_map(|verb| status.starts_with(verb).then_some(status))
         {
             progress(what);
         } else if !status.starts_with("Finished ") {
@@ -84,7 +95,11 @@ pub fn learner_probe(workspace: &Workspace, lesson: &Lesson, progress: &mut dyn 
     let status = child.wait().context("cargo did not finish")?;
     let stdout = artifacts.join().unwrap_or_default();
     if !status.success() {
-        return Ok(Built::CompileError(explain_compile_error(workspace, lesson, &diagnostics)));
+        return Ok(Built::CompileError(explain_compile_error(
+            workspace,
+            lesson,
+            &diagnostics,
+        )));
     }
 
     // Cargo names what it built in its JSON messages: the learner's library (whose
@@ -109,9 +124,12 @@ pub fn learner_probe(workspace: &Workspace, lesson: &Lesson, progress: &mut dyn 
         .iter()
         .filter(|m| m["target"]["name"] == generated.binary.as_str())
         .find_map(|m| m["executable"].as_str().map(PathBuf::from));
-    executable
-        .map(Built::Probe)
-        .with_context(|| format!("cargo built {} but did not say where it put it", generated.binary))
+    executable.map(Built::Probe).with_context(|| {
+        format!(
+            "cargo built {} but did not say where it put it",
+            generated.binary
+        )
+    })
 }
 
 /// A cargo status line without its colours.
@@ -136,7 +154,10 @@ fn strip_ansi(line: &str) -> String {
 /// `deps/libname-hash.rlib` -> `deps/name-hash.d`, where rustc writes the list of
 /// sources it read.
 fn dep_info_of(artifact: &Path) -> PathBuf {
-    let stem = artifact.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+    let stem = artifact
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default();
     artifact.with_file_name(format!("{}.d", stem.strip_prefix("lib").unwrap_or(stem)))
 }
 
@@ -168,9 +189,16 @@ fn generate(workspace: &Workspace, lesson: &Lesson) -> Result<Generated> {
     let learner_dir = workspace.lesson_dir(lesson).canonicalize()?;
     // One generated crate per graded folder, so that two folders graded from one
     // course never overwrite each other's probe binary.
-    let key = format!("{:08x}", fnv1a(learner_dir.to_string_lossy().as_bytes()) as u32);
+    let key = format!(
+        "{:08x}",
+        fnv1a(learner_dir.to_string_lossy().as_bytes()) as u32
+    );
     let binary = format!("kvlab-probe-{}-{key}", lesson.id());
-    let dir = workspace.target_dir().join("kvlab").join("probes").join(&binary);
+    let dir = workspace
+        .target_dir()
+        .join("kvlab")
+        .join("probes")
+        .join(&binary);
 
     let course: Table = read_toml(&workspace.root.join("Cargo.toml"))?;
     let course_workspace = course.get("workspace").and_then(Value::as_table);
@@ -181,7 +209,10 @@ fn generate(workspace: &Workspace, lesson: &Lesson) -> Result<Generated> {
         ws.insert("package".into(), package.clone());
     }
     if let Some(Value::Table(deps)) = course_workspace.and_then(|w| w.get("dependencies")) {
-        ws.insert("dependencies".into(), Value::Table(absolute_paths(deps, &workspace.root)));
+        ws.insert(
+            "dependencies".into(),
+            Value::Table(absolute_paths(deps, &workspace.root)),
+        );
     }
     let edition = course_workspace
         .and_then(|w| w.get("package"))
@@ -201,7 +232,10 @@ fn generate(workspace: &Workspace, lesson: &Lesson) -> Result<Generated> {
         .join(lesson.dir_name());
     let mut deps = Table::new();
     deps.insert(format!("probe-{}", lesson.id()), path_dep(&probe_crate));
-    deps.insert("probe-kit".into(), path_dep(&workspace.root.join("checker/probe-kit")));
+    deps.insert(
+        "probe-kit".into(),
+        path_dep(&workspace.root.join("checker/probe-kit")),
+    );
     deps.insert(lesson.dir_name(), path_dep(Path::new("learner")));
     root.insert("dependencies".into(), Value::Table(deps));
 
@@ -209,13 +243,22 @@ fn generate(workspace: &Workspace, lesson: &Lesson) -> Result<Generated> {
     let mut learner_package = package(&lesson.dir_name(), &edition);
     if let Value::Table(p) = &mut learner_package {
         // Nothing but src/lib.rs: no build script, no binaries, no tests.
-        for key in ["build", "autobins", "autoexamples", "autotests", "autobenches"] {
+        for key in [
+            "build",
+            "autobins",
+            "autoexamples",
+            "autotests",
+            "autobenches",
+        ] {
             p.insert(key.into(), false.into());
         }
     }
     learner.insert("package".into(), learner_package);
     let mut lib = Table::new();
-    lib.insert("path".into(), learner_dir.join("src/lib.rs").display().to_string().into());
+    lib.insert(
+        "path".into(),
+        learner_dir.join("src/lib.rs").display().to_string().into(),
+    );
     learner.insert("lib".into(), Value::Table(lib));
     learner.insert(
         "dependencies".into(),
@@ -242,8 +285,14 @@ fn generate(workspace: &Workspace, lesson: &Lesson) -> Result<Generated> {
         "# Generated by the kvlab checker to grade {}; rewritten on every check.\n",
         workspace.show(&workspace.lesson_dir(lesson))
     );
-    write_if_changed(&dir.join("Cargo.toml"), &(header.clone() + &root.to_string()))?;
-    write_if_changed(&dir.join("learner/Cargo.toml"), &(header + &learner.to_string()))?;
+    write_if_changed(
+        &dir.join("Cargo.toml"),
+        &(header.clone() + &root.to_string()),
+    )?;
+    write_if_changed(
+        &dir.join("learner/Cargo.toml"),
+        &(header + &learner.to_string()),
+    )?;
     write_if_changed(&dir.join("src/main.rs"), &main)?;
     // The course's lock file, so that the probe is built from the very versions the
     // course is, and every compiled dependency is shared.

@@ -68,23 +68,23 @@ pub fn check(
     if let Target::Fixture(name) = target
         && lesson.builtins.probe(name).is_none()
     {
-            let fixtures: Vec<String> = lesson
-                .builtins
-                .fixtures
-                .iter()
-                .map(|f| format!("  {:<36} broken; rejected by {}", f.name, f.rejected_by.id))
-                .collect();
-            let variants: Vec<String> = lesson
-                .builtins
-                .variants
-                .iter()
-                .map(|v| format!("  {:<36} correct; passes every criterion", v.name))
-                .collect();
-            bail!(
-                "{} has no built-in implementation `{name}`. It has:\n{}",
-                lesson.id(),
-                [fixtures, variants].concat().join("\n")
-            );
+        let fixtures: Vec<String> = lesson
+            .builtins
+            .fixtures
+            .iter()
+            .map(|f| format!("  {:<36} broken; rejected by {}", f.name, f.rejected_by.id))
+            .collect();
+        let variants: Vec<String> = lesson
+            .builtins
+            .variants
+            .iter()
+            .map(|v| format!("  {:<36} correct; passes every criterion", v.name))
+            .collect();
+        bail!(
+            "{} has no built-in implementation `{name}`. It has:\n{}",
+            lesson.id(),
+            [fixtures, variants].concat().join("\n")
+        );
     }
     let graded = describe(workspace, lesson, target);
     let identity = match target {
@@ -92,11 +92,22 @@ pub fn check(
         _ => (None, None),
     };
     let new_report = |results| {
-        let mut report = Report::new(lesson.id(), lesson.title.into(), graded.clone(), seed, results);
+        let mut report = Report::new(
+            lesson.id(),
+            lesson.title.into(),
+            graded.clone(),
+            seed,
+            results,
+        );
         (report.crate_path, report.author) = identity.clone();
         report
     };
-    let not_run = || criteria.iter().map(|c| CriterionReport::not_run(c)).collect();
+    let not_run = || {
+        criteria
+            .iter()
+            .map(|c| CriterionReport::not_run(c))
+            .collect()
+    };
     watcher.started(&new_report(Vec::new()), &criteria);
     let probe = match target {
         Target::Learner => {
@@ -129,9 +140,7 @@ pub fn check(
             }
         }
         Target::Reference => builtin(lesson, "reference")?,
-        Target::Fixture(name) => {
-            builtin(lesson, name)?
-        }
+        Target::Fixture(name) => builtin(lesson, name)?,
     };
     let mut results = Vec::new();
     let mut rest = criteria.iter();
@@ -148,7 +157,15 @@ pub fn check(
         watcher.finished(&report);
         results.push(report);
         if let Some(step) = hang {
-            results.extend(after_a_hang(&probe, info, step, rest.as_slice(), seed, lesson.threads, watcher)?);
+            results.extend(after_a_hang(
+                &probe,
+                info,
+                step,
+                rest.as_slice(),
+                seed,
+                lesson.threads,
+                watcher,
+            )?);
             break;
         }
     }
@@ -177,7 +194,10 @@ fn after_a_hang(
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("a probe runner panicked"))))
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("a probe runner panicked")))
+            })
             .collect()
     });
     let during = step.map(|s| format!(" while {s}")).unwrap_or_default();
@@ -216,7 +236,9 @@ fn builtin(lesson: &Lesson, name: &str) -> Result<ProbeCommand> {
 
 /// The graded crate's folder, and who last committed to it where git knows.
 fn identify(dir: &std::path::Path) -> (Option<String>, Option<String>) {
-    let path = std::path::absolute(dir).ok().map(|p| p.display().to_string());
+    let path = std::path::absolute(dir)
+        .ok()
+        .map(|p| p.display().to_string());
     let author = std::process::Command::new("git")
         .arg("-C")
         .arg(dir)

@@ -19,10 +19,21 @@ pub enum Command {
     List,
     /// Grade a lesson: every criterion, PASS or FAIL, with the reason
     Check(CheckArgs),
-    /// What to do in a lesson, and a hint for every criterion
+    /// The next hint for the first criterion that does not pass, one at a time
     Hint {
         /// lesson01, 01 or 1
         lesson: String,
+        /// The next hint, closer to the code than the last one
+        #[arg(long)]
+        more: bool,
+    },
+    /// Check a lesson again on every save of its crate (h: next hint, q: quit)
+    Watch {
+        /// lesson01, 01 or 1
+        lesson: String,
+        /// Watch the lesson crate in this folder of lessons instead of lessons/
+        #[arg(long, value_name = "DIR")]
+        lessons: Option<std::path::PathBuf>,
     },
     /// Show your crate against the reference, file by file
     Diff {

@@ -56,7 +56,9 @@ pub fn crate_folder(workspace: &Workspace, lesson: &Lesson) -> Result<Result<(),
     };
 
     // A folder that is a symlink (to the reference, say) is not the learner's crate.
-    let real = dir.canonicalize().with_context(|| format!("cannot read {}", dir.display()))?;
+    let real = dir
+        .canonicalize()
+        .with_context(|| format!("cannot read {}", dir.display()))?;
     if real != workspace.lessons.canonicalize()?.join(lesson.dir_name()) {
         return refuse(
             &dir,
@@ -75,7 +77,10 @@ pub fn crate_folder(workspace: &Workspace, lesson: &Lesson) -> Result<Result<(),
         Err(error) => {
             return refuse(
                 &manifest_path,
-                format!("is not a valid Cargo.toml: {}", error.to_string().trim_end()),
+                format!(
+                    "is not a valid Cargo.toml: {}",
+                    error.to_string().trim_end()
+                ),
                 format!(
                     "Fix the line above, or restore the file as the lesson shipped it with \
                      `git checkout -- {}` (your code under src/ is not touched).",
@@ -96,10 +101,18 @@ pub fn crate_folder(workspace: &Workspace, lesson: &Lesson) -> Result<Result<(),
     }
     let package = manifest.get("package").and_then(Value::as_table);
     for (key, why) in [
-        ("build", "names a build script, which runs code while the crate builds"),
-        ("links", "links a native library, which needs a build script"),
+        (
+            "build",
+            "names a build script, which runs code while the crate builds",
+        ),
+        (
+            "links",
+            "links a native library, which needs a build script",
+        ),
     ] {
-        if package.is_some_and(|p| p.contains_key(key) && p.get(key) != Some(&Value::Boolean(false))) {
+        if package
+            .is_some_and(|p| p.contains_key(key) && p.get(key) != Some(&Value::Boolean(false)))
+        {
             return refuse(
                 &manifest_path,
                 format!("`package.{key}` {why}"),
@@ -111,7 +124,9 @@ pub fn crate_folder(workspace: &Workspace, lesson: &Lesson) -> Result<Result<(),
         if manifest.contains_key(table) {
             return refuse(
                 &manifest_path,
-                format!("has a [{table}] section, which swaps or adds code the lesson does not ship"),
+                format!(
+                    "has a [{table}] section, which swaps or adds code the lesson does not ship"
+                ),
                 format!("Remove the [{table}] section."),
             );
         }
@@ -162,7 +177,9 @@ pub fn crate_folder(workspace: &Workspace, lesson: &Lesson) -> Result<Result<(),
                 return refuse(
                     &manifest_path,
                     format!("[{section}] `{name}` {why}"),
-                    format!("{may}, as the lesson ships them. Remove `{name}`, or restore the line as it was."),
+                    format!(
+                        "{may}, as the lesson ships them. Remove `{name}`, or restore the line as it was."
+                    ),
                 );
             }
         }
@@ -187,7 +204,12 @@ fn dependency_tables(manifest: &Table) -> Vec<(String, &Table)> {
 }
 
 /// Why the learner's dependency `name = spec` is not one the lesson ships, if it is not.
-fn dependency_refused(dir: &Path, name: &str, spec: &Value, allowed: &Dependencies) -> Option<String> {
+fn dependency_refused(
+    dir: &Path,
+    name: &str,
+    spec: &Value,
+    allowed: &Dependencies,
+) -> Option<String> {
     let Some(reference) = allowed.get(name) else {
         return Some("is not a dependency of this lesson".into());
     };
@@ -261,7 +283,12 @@ fn stays_inside(path: &Path) -> bool {
 fn same_crate(learner: &Path, reference: &Path) -> bool {
     let tail = |path: &Path| {
         let path = normalize(path);
-        let mut parts: Vec<PathBuf> = path.components().rev().take(2).map(|c| c.as_os_str().into()).collect();
+        let mut parts: Vec<PathBuf> = path
+            .components()
+            .rev()
+            .take(2)
+            .map(|c| c.as_os_str().into())
+            .collect();
         parts.reverse();
         parts.into_iter().collect::<PathBuf>()
     };
@@ -286,12 +313,22 @@ pub fn normalize(path: &Path) -> PathBuf {
 /// After compiling, before running: every source file the compiler read for the
 /// learner's crate (its dep-info lists them, `#[path]` modules, `include_str!` and
 /// symlinked files included) must lie inside the lesson's folder.
-pub fn sources_inside(workspace: &Workspace, lesson: &Lesson, dep_info: &Path) -> Result<Result<(), Refusal>> {
+pub fn sources_inside(
+    workspace: &Workspace,
+    lesson: &Lesson,
+    dep_info: &Path,
+) -> Result<Result<(), Refusal>> {
     let dir = workspace.lesson_dir(lesson).canonicalize()?;
-    let text = std::fs::read_to_string(dep_info)
-        .with_context(|| format!("cannot read the compiler's list of sources {}", dep_info.display()))?;
+    let text = std::fs::read_to_string(dep_info).with_context(|| {
+        format!(
+            "cannot read the compiler's list of sources {}",
+            dep_info.display()
+        )
+    })?;
     for source in dep_info_sources(&text) {
-        let real = Path::new(&source).canonicalize().unwrap_or_else(|_| PathBuf::from(&source));
+        let real = Path::new(&source)
+            .canonicalize()
+            .unwrap_or_else(|_| PathBuf::from(&source));
         if !real.starts_with(&dir) {
             return Ok(Err(Refusal {
                 file: workspace.show(&workspace.lesson_dir(lesson)),
@@ -345,6 +382,9 @@ mod tests {
     #[test]
     fn dep_info_lists_every_source_once() {
         let text = "/t/deps/x.d: /a/src/lib.rs /a/POLICY.md\n\n/a/src/lib.rs:\n/a/my\\ file.rs:\n# env-dep:X=1\n";
-        assert_eq!(dep_info_sources(text), vec!["/a/my file.rs", "/a/src/lib.rs"]);
+        assert_eq!(
+            dep_info_sources(text),
+            vec!["/a/my file.rs", "/a/src/lib.rs"]
+        );
     }
 }

@@ -12,6 +12,8 @@ pub struct Lesson {
     /// Where to start, for `checker hint`.
     pub start: &'static str,
     pub builtins: &'static Builtins,
+    /// The further hints of each criterion, asked for one at a time.
+    pub hints: &'static [probe_kit::Ladder],
     /// Whether the learner's crate may contain `unsafe` code (and so attributes such
     /// as `#[link_section]` that run code before `main`). No lesson so far teaches
     /// it, so every learner crate is compiled with `unsafe_code` forbidden.
@@ -32,6 +34,7 @@ pub const LESSONS: &[Lesson] = &[
         allows_unsafe: false,
         threads: false,
         builtins: &probe_lesson01::BUILTINS,
+        hints: probe_lesson01::hints::LADDERS,
     },
     Lesson {
         number: 2,
@@ -44,6 +47,7 @@ pub const LESSONS: &[Lesson] = &[
         allows_unsafe: false,
         threads: true,
         builtins: &probe_lesson02::BUILTINS,
+        hints: probe_lesson02::hints::LADDERS,
     },
     Lesson {
         number: 3,
@@ -56,6 +60,7 @@ pub const LESSONS: &[Lesson] = &[
         allows_unsafe: false,
         threads: true,
         builtins: &probe_lesson03::BUILTINS,
+        hints: probe_lesson03::hints::LADDERS,
     },
     Lesson {
         number: 4,
@@ -70,6 +75,7 @@ pub const LESSONS: &[Lesson] = &[
         allows_unsafe: false,
         threads: true,
         builtins: &probe_lesson04::BUILTINS,
+        hints: probe_lesson04::hints::LADDERS,
     },
     Lesson {
         number: 5,
@@ -83,6 +89,7 @@ pub const LESSONS: &[Lesson] = &[
         allows_unsafe: false,
         threads: true,
         builtins: &probe_lesson05::BUILTINS,
+        hints: probe_lesson05::hints::LADDERS,
     },
 ];
 

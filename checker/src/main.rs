@@ -10,7 +10,7 @@ use checker::cli::{CheckArgs, Cli, Command};
 use checker::report::Status;
 use checker::terminal::Terminal;
 use checker::workspace::Workspace;
-use checker::{diff, lessons, progress, stubs};
+use checker::{diff, hints, lessons, progress, stubs, watch};
 
 /// Every criterion passed.
 const PASS: u8 = 0;
@@ -57,8 +57,24 @@ fn run(command: Command) -> Result<u8> {
             print!("{}", progress::render(&Workspace::locate()?));
             Ok(PASS)
         }
-        Command::Hint { lesson } => {
-            print!("{}", hint(lessons::find(&lesson)?));
+        Command::Hint { lesson, more } => {
+            let lesson = lessons::find(&lesson)?;
+            print!(
+                "{}",
+                hints::for_lesson(&Workspace::locate()?, lesson, more)?
+            );
+            Ok(PASS)
+        }
+        Command::Watch {
+            lesson,
+            lessons: dir,
+        } => {
+            let workspace = Workspace::locate()?;
+            let workspace = match dir {
+                Some(dir) => workspace.with_lessons(&dir)?,
+                None => workspace,
+            };
+            watch::run(&workspace, lessons::find(&lesson)?)?;
             Ok(PASS)
         }
         Command::Diff { lesson } => {
@@ -81,8 +97,19 @@ fn check(workspace: &Workspace, args: CheckArgs) -> Result<u8> {
     };
     let seed = args.seed.unwrap_or_else(check::fresh_seed);
     let mut terminal = Terminal::new();
-    let watcher: &mut dyn check::Watcher = if args.json { &mut check::Unwatched } else { &mut terminal };
-    let report = check::check(workspace, lesson, &target, seed, args.only.as_deref(), watcher)?;
+    let watcher: &mut dyn check::Watcher = if args.json {
+        &mut check::Unwatched
+    } else {
+        &mut terminal
+    };
+    let report = check::check(
+        workspace,
+        lesson,
+        &target,
+        seed,
+        args.only.as_deref(),
+        watcher,
+    )?;
     // Only a full check of the learner's crate says how far the lesson is.
     if matches!(target, Target::Learner) && args.only.is_none() && args.lessons.is_none() {
         progress::save(workspace, &report)?;
@@ -113,24 +140,20 @@ fn check(workspace: &Workspace, args: CheckArgs) -> Result<u8> {
     Ok(if report.all_pass() { PASS } else { FAIL })
 }
 
-fn hint(lesson: &lessons::Lesson) -> String {
-    let mut out = format!("{} ({})\n\n{}\n", lesson.id(), lesson.title, lesson.start);
-    for info in lesson.criteria() {
-        out += &format!(
-            "\n{}: {}\n  {}\n  read: {}\n",
-            info.id, info.title, info.hint, info.book
-        );
-    }
-    out
-}
-
 /// Proves the crates under lessons/ are the unsolved stubs the course ships: each
 /// builds, and no criterion passes on it.
 fn verify_stubs(workspace: Workspace) -> Result<u8> {
     let workspace = stubs::committed(workspace)?;
     let mut ok = true;
     for lesson in lessons::LESSONS {
-        let report = check::check(&workspace, lesson, &Target::Learner, 1, None, &mut check::Unwatched)?;
+        let report = check::check(
+            &workspace,
+            lesson,
+            &Target::Learner,
+            1,
+            None,
+            &mut check::Unwatched,
+        )?;
         let passing: Vec<&str> = report
             .criteria
             .iter()

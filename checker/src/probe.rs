@@ -52,14 +52,20 @@ pub struct ProbeCommand {
 pub enum Ended {
     Reported(Outcome),
     /// No outcome before the deadline.
-    Hung { after: Duration },
+    Hung {
+        after: Duration,
+    },
     /// The process ended without reporting: an abort, a stack overflow, a signal,
     /// or learner code that called `exit`.
-    Crashed { status: String },
+    Crashed {
+        status: String,
+    },
     /// Something the harness never does: a channel message without this run's
     /// secret, a second outcome, or a process that reported and then would not exit
     /// cleanly. The outcome, if any, is not believed.
-    Untrusted { why: String },
+    Untrusted {
+        why: String,
+    },
 }
 
 pub struct Run {
@@ -78,7 +84,13 @@ impl ProbeCommand {
     }
 
     /// [`ProbeCommand::run`], telling `tick` how it goes.
-    pub fn run_watched(&self, criterion: &str, seed: u64, deadline: Duration, tick: Tick) -> Result<Run> {
+    pub fn run_watched(
+        &self,
+        criterion: &str,
+        seed: u64,
+        deadline: Duration,
+        tick: Tick,
+    ) -> Result<Run> {
         let started = Instant::now();
         let channel = Channel::open()?;
         let request = Request {
@@ -174,7 +186,8 @@ enum Accepted {
 impl Channel {
     fn open() -> Result<Channel> {
         let secret = random_hex(16)?;
-        let dir = std::env::temp_dir().join(format!("kvlab-{}-{}", std::process::id(), &secret[..12]));
+        let dir =
+            std::env::temp_dir().join(format!("kvlab-{}-{}", std::process::id(), &secret[..12]));
         std::fs::DirBuilder::new()
             .mode(0o700)
             .create(&dir)
@@ -263,7 +276,13 @@ impl Watched {
 
 /// Reads the channel until the harness closes it, the deadline passes, or the
 /// harness overstays its outcome.
-fn watch(stream: UnixStream, secret: &str, deadline: Instant, started: Instant, tick: Tick) -> Watched {
+fn watch(
+    stream: UnixStream,
+    secret: &str,
+    deadline: Instant,
+    started: Instant,
+    tick: Tick,
+) -> Watched {
     let (lines_tx, lines) = mpsc::channel::<String>();
     thread::spawn(move || {
         for line in BufReader::new(stream).lines().map_while(Result::ok) {
@@ -287,7 +306,9 @@ fn watch(stream: UnixStream, secret: &str, deadline: Instant, started: Instant, 
                         greeted = true;
                         None
                     }
-                    (false, _) => Some("the first message on the outcome channel did not carry this run's secret"),
+                    (false, _) => Some(
+                        "the first message on the outcome channel did not carry this run's secret",
+                    ),
                     (true, Some(Message::Progress { what })) => {
                         tick(Some(&what), started.elapsed());
                         watched.last_progress = Some(what);
@@ -298,7 +319,9 @@ fn watch(stream: UnixStream, secret: &str, deadline: Instant, started: Instant, 
                         until = Instant::now() + EXIT_GRACE;
                         None
                     }
-                    (true, Some(Message::Outcome { .. })) => Some("the probe sent a second outcome"),
+                    (true, Some(Message::Outcome { .. })) => {
+                        Some("the probe sent a second outcome")
+                    }
                     (true, _) => Some("the outcome channel carried a line the harness never sends"),
                 };
                 if let Some(why) = untrusted {
@@ -468,20 +491,32 @@ mod tests {
     #[test]
     fn an_honest_probe_is_believed() {
         let run = run("honest", Duration::from_secs(30));
-        assert!(matches!(run.ended, Ended::Reported(Outcome::Pass)), "{:?}", run.ended);
+        assert!(
+            matches!(run.ended, Ended::Reported(Outcome::Pass)),
+            "{:?}",
+            run.ended
+        );
         assert_eq!(run.last_progress.as_deref(), Some("taking the write lock"));
     }
 
     #[test]
     fn a_probe_without_the_secret_is_not_believed() {
         let run = run("wrong-secret", Duration::from_secs(30));
-        assert!(matches!(run.ended, Ended::Untrusted { .. }), "{:?}", run.ended);
+        assert!(
+            matches!(run.ended, Ended::Untrusted { .. }),
+            "{:?}",
+            run.ended
+        );
     }
 
     #[test]
     fn a_second_outcome_is_not_believed() {
         let run = run("two-outcomes", Duration::from_secs(30));
-        assert!(matches!(run.ended, Ended::Untrusted { .. }), "{:?}", run.ended);
+        assert!(
+            matches!(run.ended, Ended::Untrusted { .. }),
+            "{:?}",
+            run.ended
+        );
     }
 
     #[test]
@@ -507,16 +542,31 @@ mod tests {
     #[test]
     fn a_flood_of_output_is_kept_bounded() {
         let run = run("flood", Duration::from_secs(30));
-        assert!(matches!(run.ended, Ended::Reported(Outcome::Pass)), "{:?}", run.ended);
-        assert!(run.output.len() < OUTPUT_KEPT + 4096, "{}", run.output.len());
-        assert!(run.output.contains("more bytes not kept"), "{}", &run.output[run.output.len() - 200..]);
+        assert!(
+            matches!(run.ended, Ended::Reported(Outcome::Pass)),
+            "{:?}",
+            run.ended
+        );
+        assert!(
+            run.output.len() < OUTPUT_KEPT + 4096,
+            "{}",
+            run.output.len()
+        );
+        assert!(
+            run.output.contains("more bytes not kept"),
+            "{}",
+            &run.output[run.output.len() - 200..]
+        );
     }
 
     #[test]
     fn a_probe_that_dies_before_reporting_is_a_crash_with_its_signal() {
         let probe = ProbeCommand {
             program: "sh".into(),
-            leading_args: vec!["-c".into(), "echo 'fatal runtime error' >&2; kill -ABRT $$".into()],
+            leading_args: vec![
+                "-c".into(),
+                "echo 'fatal runtime error' >&2; kill -ABRT $$".into(),
+            ],
             env: vec![],
         };
         let run = probe.run("c", 1, Duration::from_secs(10)).unwrap();
@@ -536,7 +586,11 @@ mod tests {
             env: vec![],
         };
         let run = probe.run("c", 1, Duration::from_secs(10)).unwrap();
-        assert!(matches!(run.ended, Ended::Crashed { .. }), "{:?}", run.ended);
+        assert!(
+            matches!(run.ended, Ended::Crashed { .. }),
+            "{:?}",
+            run.ended
+        );
         assert!(run.output.contains(line));
     }
 }

@@ -20,6 +20,13 @@ pub fn save(workspace: &Workspace, report: &Report) -> Result<()> {
         .with_context(|| format!("cannot write {}", path.display()))
 }
 
+/// The last full check of the learner's crate, if nothing in the crate changed since.
+pub fn last_report_if_fresh(workspace: &Workspace, lesson: &Lesson) -> Option<Report> {
+    let (report, when) = last_report(workspace, lesson)?;
+    let changed = last_change(&workspace.lesson_dir(lesson))?;
+    (changed <= when).then_some(report)
+}
+
 fn last_report(workspace: &Workspace, lesson: &Lesson) -> Option<(Report, SystemTime)> {
     let path = workspace.state_dir().join(format!("{}.json", lesson.id()));
     let when = fs::metadata(&path).and_then(|m| m.modified()).ok()?;

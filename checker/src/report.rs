@@ -286,7 +286,10 @@ pub fn render_blocked(report: &Report) -> Option<String> {
         let _ = writeln!(
             out,
             "{}\n",
-            paint.paint("1;31", "Your crate cannot be graded as it is; no criterion ran.")
+            paint.paint(
+                "1;31",
+                "Your crate cannot be graded as it is; no criterion ran."
+            )
         );
         let _ = writeln!(out, "{}", refusal.trim_end());
         return Some(out);

@@ -59,7 +59,10 @@ fn extract(root: &Path, into: &Path) -> Result<()> {
         .status()
         .context("cannot run tar")?;
     if !archive.wait()?.success() || !tar.success() {
-        bail!("cannot extract the committed lessons/ into {}", into.display());
+        bail!(
+            "cannot extract the committed lessons/ into {}",
+            into.display()
+        );
     }
     Ok(())
 }

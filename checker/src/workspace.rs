@@ -43,7 +43,10 @@ impl Workspace {
     /// Grades the lesson crates in `dir` (a folder like `lessons/`) instead.
     pub fn with_lessons(mut self, dir: &Path) -> Result<Workspace> {
         if !dir.is_dir() {
-            bail!("{} is not a folder of lesson crates (like lessons/)", dir.display());
+            bail!(
+                "{} is not a folder of lesson crates (like lessons/)",
+                dir.display()
+            );
         }
         self.lessons = std::path::absolute(dir)?;
         Ok(self)

@@ -102,15 +102,26 @@ fn every_reference_passes_every_criterion() {
         .collect();
     let failures = in_parallel(&jobs, |(lesson, seed)| {
         let seed = seed.to_string();
-        let output = checker(&["check", &lesson.id(), "--solution", "--json", "--seed", &seed]);
+        let output = checker(&[
+            "check",
+            &lesson.id(),
+            "--solution",
+            "--json",
+            "--seed",
+            &seed,
+        ]);
         let report: Report = serde_json::from_slice(&output.stdout).expect("a JSON report");
         let failing: Vec<_> = report
             .criteria
             .iter()
             .filter(|c| c.status != Status::Pass)
             .collect();
-        (!failing.is_empty() || output.status.code() != Some(0))
-            .then(|| format!("{} reference fails (seed {seed}): {failing:#?}", lesson.id()))
+        (!failing.is_empty() || output.status.code() != Some(0)).then(|| {
+            format!(
+                "{} reference fails (seed {seed}): {failing:#?}",
+                lesson.id()
+            )
+        })
     });
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
@@ -126,7 +137,15 @@ fn every_correct_variant_passes_every_criterion() {
         .collect();
     let failures = in_parallel(&jobs, |(lesson, variant, seed)| {
         let seed = seed.to_string();
-        let args = ["check", &lesson.id(), "--fixture", variant.name, "--json", "--seed", &seed];
+        let args = [
+            "check",
+            &lesson.id(),
+            "--fixture",
+            variant.name,
+            "--json",
+            "--seed",
+            &seed,
+        ];
         let report = report(&args);
         let failing: Vec<_> = report
             .criteria

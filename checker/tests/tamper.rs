@@ -14,7 +14,10 @@ use checker::report::{Report, Status};
 const LESSON: &str = "lesson01-state-machine";
 
 fn course() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// A fresh copy of the lesson 01 stub in a folder of lessons of its own. The folder
@@ -22,7 +25,10 @@ fn course() -> PathBuf {
 fn stub_copy(case: &str) -> PathBuf {
     let lessons = course().join("target/tamper").join(case).join("lessons");
     let _ = std::fs::remove_dir_all(lessons.parent().unwrap());
-    copy_dir(&course().join("lessons").join(LESSON), &lessons.join(LESSON));
+    copy_dir(
+        &course().join("lessons").join(LESSON),
+        &lessons.join(LESSON),
+    );
     lessons
 }
 
@@ -53,7 +59,11 @@ fn append(path: &Path, text: &str) {
 /// Makes every criterion call `crate::tamper()` first: both constructors do.
 fn plant(lessons: &Path, tamper_body: &str) {
     let lib = lessons.join(LESSON).join("src/lib.rs");
-    edit(&lib, "        Store::default()\n", "        crate::tamper();\n        Store::default()\n");
+    edit(
+        &lib,
+        "        Store::default()\n",
+        "        crate::tamper();\n        Store::default()\n",
+    );
     edit(
         &lib,
         "        Store {\n            entries,\n            global_seq,\n        }",
@@ -66,7 +76,14 @@ fn plant(lessons: &Path, tamper_body: &str) {
 fn grade(lessons: &Path) -> Report {
     let output = Command::new(env!("CARGO_BIN_EXE_checker"))
         .current_dir(course())
-        .args(["check", "lesson01", "--json", "--seed", "424242", "--lessons"])
+        .args([
+            "check",
+            "lesson01",
+            "--json",
+            "--seed",
+            "424242",
+            "--lessons",
+        ])
         .arg(lessons)
         .env("NO_COLOR", "1")
         .output()
@@ -92,19 +109,33 @@ fn grade(lessons: &Path) -> Report {
 
 fn refused(report: &Report, needle: &str) {
     let refusal = report.refused.as_deref().unwrap_or_default();
-    assert!(refusal.contains(needle), "refusal {refusal:?} does not name {needle:?}");
+    assert!(
+        refusal.contains(needle),
+        "refusal {refusal:?} does not name {needle:?}"
+    );
 }
 
 /// Every criterion that reached the planted code (the others stop at a `todo!()`
 /// of the stub first) says `needle`.
 fn seen_wherever_it_ran(report: &Report, needle: &str) {
     let mut reached = 0;
-    for c in report.criteria.iter().filter(|c| c.status != Status::NotImplemented) {
+    for c in report
+        .criteria
+        .iter()
+        .filter(|c| c.status != Status::NotImplemented)
+    {
         let seen = c.seen.as_deref().unwrap_or_default();
-        assert!(seen.contains(needle), "{}: {seen:?} does not say {needle:?}", c.id);
+        assert!(
+            seen.contains(needle),
+            "{}: {seen:?} does not say {needle:?}",
+            c.id
+        );
         reached += 1;
     }
-    assert!(reached > 0, "no criterion reached the planted code: {report:#?}");
+    assert!(
+        reached > 0,
+        "no criterion reached the planted code: {report:#?}"
+    );
 }
 
 #[test]
@@ -159,7 +190,8 @@ static FORGE: extern "C" fn() = forge;
 fn allowing_unsafe_in_the_crate_does_not_lift_the_ban() {
     let lessons = stub_copy("allow-unsafe");
     let lib = lessons.join(LESSON).join("src/lib.rs");
-    edit(&lib, "#![allow(unused_variables)]", "#![allow(unused_variables)]\n#![allow(unsafe_code)]");
+    let text = std::fs::read_to_string(&lib).unwrap();
+    std::fs::write(&lib, format!("#![allow(unsafe_code)]\n{text}")).unwrap();
     let report = grade(&lessons);
     let error = report.build_error.as_deref().unwrap_or_default();
     assert!(error.contains("unsafe"), "{error}");
@@ -211,7 +243,10 @@ fn a_dependency_on_the_reference_is_refused() {
 #[test]
 fn a_procedural_macro_crate_is_refused() {
     let lessons = stub_copy("proc-macro");
-    append(&lessons.join(LESSON).join("Cargo.toml"), "\n[lib]\nproc-macro = true\n");
+    append(
+        &lessons.join(LESSON).join("Cargo.toml"),
+        "\n[lib]\nproc-macro = true\n",
+    );
     let report = grade(&lessons);
     refused(&report, "procedural macro");
 }
@@ -273,12 +308,23 @@ fn the_running_criterion_is_not_visible_to_learner_code() {
         .filter_map(|c| c.seen.as_deref()?.split_once("<<<")?.1.split_once(">>>"))
         .map(|(dump, _)| dump)
         .collect();
-    assert!(!dumps.is_empty(), "the learner's panic is reported: {report:#?}");
+    assert!(
+        !dumps.is_empty(),
+        "the learner's panic is reported: {report:#?}"
+    );
     for (c, dump) in report.criteria.iter().zip(dumps) {
         for info in lesson.criteria() {
-            assert!(!dump.contains(info.id), "{}: the learner's code saw `{}`: {dump}", c.id, info.id);
+            assert!(
+                !dump.contains(info.id),
+                "{}: the learner's code saw `{}`: {dump}",
+                c.id,
+                info.id
+            );
         }
-        assert!(!dump.contains("424242"), "the learner's code saw the seed: {dump}");
+        assert!(
+            !dump.contains("424242"),
+            "the learner's code saw the seed: {dump}"
+        );
     }
 }
 

@@ -198,10 +198,26 @@ impl Builtins {
         if name == "reference" {
             return Some((self.reference)());
         }
-        let fixture = self.fixtures.iter().find(|f| f.name == name).map(|f| f.make);
-        let variant = self.variants.iter().find(|v| v.name == name).map(|v| v.make);
+        let fixture = self
+            .fixtures
+            .iter()
+            .find(|f| f.name == name)
+            .map(|f| f.make);
+        let variant = self
+            .variants
+            .iter()
+            .find(|v| v.name == name)
+            .map(|v| v.make);
         fixture.or(variant).map(|make| make())
     }
+}
+
+/// The hints for one criterion after its first, which is the criterion's `hint` or
+/// the one its evidence chose. Each is closer to the code than the one before; none is
+/// the answer. After the last, the checker points at the book section.
+pub struct Ladder {
+    pub criterion: &'static Info,
+    pub more: &'static [&'static str],
 }
 
 /// A correct implementation that differs from the reference (another map, std's

@@ -48,7 +48,9 @@ pub enum Outcome {
         hint: Option<String>,
     },
     /// The implementation reached a `todo!()`; `step` is its message.
-    NotImplemented { step: String },
+    NotImplemented {
+        step: String,
+    },
     /// The implementation (or a thread it started) panicked.
     Panic {
         message: String,

@@ -36,7 +36,10 @@ pub fn probe_main(probe: &dyn Probe) -> ! {
         }
     };
     if let Err(error) = protocol::connect(&request) {
-        eprintln!("the probe cannot reach the checker at {}: {error}", request.socket);
+        eprintln!(
+            "the probe cannot reach the checker at {}: {error}",
+            request.socket
+        );
         std::process::exit(2)
     }
     let outcome = run_caught(probe, &request.criterion, &Ctx::new(request.seed));

@@ -219,7 +219,11 @@ impl<T: Send + 'static> Crew<T> {
                 Err(s) => stuck.push(s),
             }
         }
-        if stuck.is_empty() { Ok(results) } else { Err(stuck) }
+        if stuck.is_empty() {
+            Ok(results)
+        } else {
+            Err(stuck)
+        }
     }
 }
 

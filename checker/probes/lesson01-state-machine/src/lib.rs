@@ -6,6 +6,7 @@
 //! language: [`adapt_crate!`] converts the learner's types to and from them.
 
 mod criteria;
+pub mod hints;
 pub mod fixtures;
 pub mod variants;
 

@@ -8,6 +8,7 @@
 //! by every crate, so no conversion is needed.
 
 mod criteria;
+pub mod hints;
 pub mod fixtures;
 pub mod history;
 pub mod machine;

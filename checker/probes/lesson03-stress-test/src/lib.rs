@@ -6,6 +6,7 @@
 //! thread really performed. The fixtures are broken stress tests.
 
 mod criteria;
+pub mod hints;
 pub mod fixtures;
 pub mod planted;
 

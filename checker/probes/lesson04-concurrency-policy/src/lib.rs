@@ -11,6 +11,7 @@
 //! every write and can hold a writer in the turnstile.
 
 mod criteria;
+pub mod hints;
 pub mod fixtures;
 mod history;
 pub mod lab;

@@ -8,6 +8,7 @@
 //! inside the state machine while it holds the store's lock.
 
 mod criteria;
+pub mod hints;
 pub mod exposition;
 pub mod fixtures;
 pub mod rig;
