@@ -1,8 +1,12 @@
 //! The criteria of lesson 03. The learner's stress test runs on the correct store
-//! of lesson 02, on a recording store, and on each planted broken store; it is
-//! graded by whether its verdict is right. It always runs on a thread of the
+//! of lesson 02, on a recording store, and on the lab stores of [`planted`] (each
+//! bug planted, and its twin without the bug); it is graded by whether its verdict
+//! is right *and* right for the right reason. It always runs on a thread of the
 //! probe's with a deadline, so a stress test that waits forever is reported, not
-//! waited on.
+//! waited on. Every store it gets is [`Watched`], so that a wrong report can be
+//! explained by what the test really did with the store.
+//!
+//! [`planted`]: crate::planted
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::panic::{self, AssertUnwindSafe};
@@ -12,13 +16,15 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use probe_kit::{Criterion, Ctx, Failure, Info, Verdict, snapshot, sync};
+use rand::RngExt;
+use rand::rngs::StdRng;
 use reference::{
     Check, Command, ConcurrentStore, KvStore, Response, StressConfig, StressReport, Violation,
 };
 
 use crate::Subject;
-use crate::planted::{Bug, Planted};
-
+use crate::planted::{Bug, Lab};
+use crate::watched::{Tally, Watched};
 
 pub const PLAN_SEEDED: Info = Info {
     id: "plan-seeded",
@@ -51,7 +57,8 @@ pub const REPORT_SHAPE: Info = Info {
 
 pub const CATCHES_LOST_UPDATE: Info = Info {
     id: "catches-lost-update",
-    title: "the test reports FAIL on a store that loses updates",
+    title: "the test fails the invariants line on a store that loses updates, and passes the \
+            same store without the bug",
     hint: "After every thread has finished, call check_invariants on the store and report \
            FAIL if it returns an error. The threads must run at the same time, or the bug \
            never happens.",
@@ -61,7 +68,8 @@ pub const CATCHES_LOST_UPDATE: Info = Info {
 
 pub const CATCHES_TORN_WRITE: Info = Info {
     id: "catches-torn-write",
-    title: "the test reports FAIL on a store whose writes become visible in two steps",
+    title: "the test fails the reads line on a store whose writes become visible in two \
+            steps, and passes the same store without the bug",
     hint: "Check every value a reader saw: some write must have acknowledged exactly that \
            key, version and value (keep the writers' responses, not just the readers').",
     book: "lesson03-stress-test.html#step-4-check-what-the-readers-saw",
@@ -70,28 +78,33 @@ pub const CATCHES_TORN_WRITE: Info = Info {
 
 pub const CATCHES_VERSION_GOING_BACK: Info = Info {
     id: "catches-version-going-back",
-    title: "the test reports FAIL on a store whose versions can go back",
+    title: "the test fails the reads line on a store whose versions can go back, and passes \
+            the same store without the bug",
     hint: "For each reader and each key, the versions it reads must never decrease: \
-           remember the last version each reader saw of each key.",
+           remember the last version each reader saw of each key, and update it after \
+           every read.",
     book: "lesson03-stress-test.html#step-4-check-what-the-readers-saw",
     deadline_secs: 40,
 };
 
 pub const CATCHES_PANIC: Info = Info {
     id: "catches-panic",
-    title: "the test reports FAIL, without panicking itself, on a store that panics under contention",
-    hint: "A worker thread's panic must become a FAIL line of the report: catch it with \
-           catch_unwind in the thread (or inspect what join returns), never unwrap it.",
+    title: "the test reports a panic, without panicking itself, on a store that panics under \
+            contention, and counts only the threads that finished",
+    hint: "A worker thread's panic must become a FAIL line of the report that says it \
+           panicked: catch it with catch_unwind in the thread (or inspect what join \
+           returns), never unwrap it.",
     book: "lesson03-stress-test.html#step-3-run-the-threads-with-a-deadline",
     deadline_secs: 40,
 };
 
 pub const CATCHES_DEADLOCK: Info = Info {
     id: "catches-deadlock",
-    title: "the test reports FAIL within its deadline on a store that deadlocks under contention",
+    title: "the test reports a hang within its deadline on a store that deadlocks under \
+            contention",
     hint: "Never wait for a thread without a deadline: collect the results through a channel \
-           with recv_timeout until config.deadline, then report the threads that did not \
-           finish, and do not ask the store anything more.",
+           with recv_timeout until one deadline, config.deadline from the start, then report \
+           the threads that did not finish, and do not ask the store anything more.",
     book: "lesson03-stress-test.html#step-3-run-the-threads-with-a-deadline",
     deadline_secs: 40,
 };
@@ -110,8 +123,18 @@ pub fn all<S: Subject>() -> Vec<Criterion<S>> {
     ]
 }
 
-/// How much longer than its own deadline a stress test may take to report.
-const SLACK: Duration = Duration::from_secs(10);
+/// The deadline given to the stress test where a thread may never finish (the
+/// panic and the deadlock criteria), with the load of [`catch_config`].
+const SHORT_DEADLINE: Duration = Duration::from_secs(1);
+
+/// How long the checker waits for a report: the test's own deadline, then as long
+/// again (at least 2 s) for whatever the test does after it. A correct test does
+/// nothing slow after its deadline (it no longer calls the store), so this only
+/// catches tests that wait past their deadline: `join()`, a fresh timeout per
+/// thread, a call to a store whose lock a stuck thread holds.
+fn patience(config: &StressConfig) -> Duration {
+    config.deadline + config.deadline.max(Duration::from_secs(2))
+}
 
 /// The lesson's default configuration, with the run's seed.
 fn default_config(seed: u64) -> StressConfig {
@@ -121,19 +144,32 @@ fn default_config(seed: u64) -> StressConfig {
     }
 }
 
+/// `4 writers, 4 readers, 1000 operations each, 8 keys, seed 7`
+fn setting(config: &StressConfig) -> String {
+    format!(
+        "{} writers, {} readers, {} operations each, {} keys, seed {}",
+        config.writers, config.readers, config.ops_per_thread, config.keys, config.seed
+    )
+}
+
+fn expected_operations(config: &StressConfig) -> u64 {
+    (config.threads() * config.ops_per_thread) as u64
+}
+
 /// How a run of the learner's stress test ended.
 enum Ran {
-    Report(StressReport),
+    /// The report, and the store's ledger the moment it came back.
+    Report(StressReport, Tally),
     Panicked(String),
     Hung(Duration),
 }
 
 /// Runs the stress test on a thread of the probe's, and never waits for it past
-/// its own deadline plus [`SLACK`].
-fn run_guarded<S: Subject>(
+/// [`patience`].
+fn run_guarded<S: Subject, K: KvStore + 'static>(
     ctx: &Ctx,
     subject: &S,
-    store: Arc<dyn KvStore>,
+    store: &Arc<Watched<K>>,
     config: &StressConfig,
     what: &str,
 ) -> Ran {
@@ -141,16 +177,38 @@ fn run_guarded<S: Subject>(
         "your stress test runs on {what} (seed {})",
         config.seed
     ));
-    let (subject, config) = (subject.clone(), config.clone());
-    let limit = config.deadline + SLACK;
+    let (subject, config, store) = (subject.clone(), config.clone(), Arc::clone(store));
+    let limit = patience(&config);
     let worker = sync::spawn("stress-test", move || {
-        panic::catch_unwind(AssertUnwindSafe(|| subject.run_stress(store, &config)))
-            .map_err(|payload| reference::panic_message(&*payload))
+        panic::catch_unwind(AssertUnwindSafe(|| {
+            let report = subject.run_stress(store.clone() as Arc<dyn KvStore>, &config);
+            (report, store.tally())
+        }))
+        .map_err(|payload| reference::panic_message(&*payload))
     });
     match worker.join_by(Instant::now() + limit) {
-        Ok(Ok(report)) => Ran::Report(report),
+        Ok(Ok((report, tally))) => Ran::Report(report, tally),
         Ok(Err(message)) => Ran::Panicked(message),
         Err(stuck) => Ran::Hung(stuck.waited),
+    }
+}
+
+/// A report, or the failure that stands for a panic or a hang of the test itself.
+fn report_of<K: KvStore>(
+    ran: Ran,
+    store: &Watched<K>,
+    config: &StressConfig,
+    what: &str,
+) -> Result<(StressReport, Tally), Failure> {
+    match ran {
+        Ran::Report(report, tally) => Ok((report, tally)),
+        // An unfinished step of the learner's: raise it again, so that it is
+        // reported as "not implemented yet".
+        Ran::Panicked(message) if message.starts_with("not yet implemented") => {
+            panic!("{message}")
+        }
+        Ran::Panicked(message) => Err(panicked(&message, what)),
+        Ran::Hung(waited) => Err(hung(waited, what, config, store)),
     }
 }
 
@@ -160,19 +218,65 @@ fn shown<S: Subject>(subject: &S, report: &StressReport) -> String {
         .unwrap_or_else(|_| format!("{report:?}"))
 }
 
-fn hung(waited: Duration, what: &str, config: &StressConfig) -> Failure {
-    Failure::new(
-        format!(
-            "a report soon after the config's deadline of {:?} (the checker waits {:?} more)",
-            config.deadline, SLACK
-        ),
-        format!(
-            "your stress test was still running after {waited:.0?} on {what}: wait for the \
-             threads with a deadline (config.deadline is {:?}), and never call the store \
-             again once a thread is stuck",
-            config.deadline
-        ),
-    )
+fn evidence<S: Subject>(subject: &S, config: &StressConfig, report: &StressReport) -> String {
+    format!("{}; your report:\n{}", setting(config), shown(subject, report))
+}
+
+fn hung<K: KvStore>(waited: Duration, what: &str, config: &StressConfig, store: &Watched<K>) -> Failure {
+    let tally = store.tally();
+    let expected = format!(
+        "a report within the config's deadline of {:?} (the checker waits {:?} in all)",
+        config.deadline,
+        patience(config)
+    );
+    let failure = if store.invariants_call_stuck() {
+        Failure::new(
+            expected,
+            format!(
+                "your stress test was still running after {waited:.0?} on {what}, inside a \
+                 call of check_invariants: {} threads were stuck in the store, and the call \
+                 waits for the lock one of them holds",
+                tally.in_flight
+            ),
+        )
+        .with_hint(
+            "When a thread did not finish, report it and skip the checks that use the \
+             store (invariants: SKIPPED): a stuck thread may hold the store's lock, so \
+             any call of the store can wait forever.",
+        )
+    } else if tally.in_flight > 0 {
+        Failure::new(
+            expected,
+            format!(
+                "your stress test was still running after {waited:.0?} on {what}: {} of its \
+                 threads were stuck in the store, and it went on waiting for them past its \
+                 deadline",
+                tally.in_flight
+            ),
+        )
+        .with_hint(
+            "Wait for the threads against one deadline for the whole run, config.deadline \
+             from the start: recv_timeout with the time that is left, never join() (it \
+             cannot give up) and never a fresh timeout for each thread (eight threads, \
+             eight deadlines).",
+        )
+    } else {
+        Failure::new(
+            expected,
+            format!(
+                "your stress test was still running after {waited:.0?} on {what}, although \
+                 no thread was inside the store ({} operations done): it waits for \
+                 something that never comes",
+                tally.completed
+            ),
+        )
+        .with_hint(
+            "Stop waiting once every thread has reported: count the outcomes received, \
+             and keep a sender of the channel only in the threads (a sender the main \
+             thread keeps means recv never sees the channel close).",
+        )
+    };
+    failure.with_detail(setting(config))
 }
 
 fn panicked(message: &str, what: &str) -> Failure {
@@ -279,18 +383,29 @@ fn plan_seeded<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
             }
         }
     }
-    let other = StressConfig {
-        seed: config.seed.wrapping_add(1),
-        ..config.clone()
-    };
-    if subject.plan(&other, 0) == plans[0] {
-        return Err(Failure::new(
-            "another seed gives other operations",
-            format!(
-                "seeds {} and {} gave thread 0 the same operations",
-                config.seed, other.seed
-            ),
-        ));
+    // Every thread's plan must follow the seed: a mix that drops the seed for one
+    // thread (`seed * thread` for thread 0) or uses only some of its bits would
+    // give that thread the same plan on every run.
+    let others = [
+        config.seed.wrapping_add(1),
+        config.seed ^ (1 << 40),
+        !config.seed,
+    ];
+    for other_seed in others {
+        let other = StressConfig {
+            seed: other_seed,
+            ..config.clone()
+        };
+        if let Some(t) = (0..config.threads()).find(|&t| subject.plan(&other, t) == plans[t]) {
+            return Err(Failure::new(
+                "another seed gives every thread other operations",
+                format!(
+                    "seeds {} and {other_seed} gave {} the same operations",
+                    config.seed,
+                    config.thread_name(t)
+                ),
+            ));
+        }
     }
     performs_its_plan(subject, ctx)
 }
@@ -356,17 +471,15 @@ fn performs_its_plan<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
         seed: ctx.seed(),
         deadline: Duration::from_secs(10),
     };
-    let recording = Arc::new(Recording {
+    let recording = Arc::new(Watched::new(Recording {
         store: ConcurrentStore::new(),
         seen: Mutex::new(HashMap::new()),
-    });
+    }));
     let what = "a store that records each thread's operations";
-    match run_guarded(ctx, subject, recording.clone(), &config, what) {
-        Ran::Report(_) => {}
-        Ran::Panicked(message) => return Err(panicked(&message, what)),
-        Ran::Hung(waited) => return Err(hung(waited, what, &config)),
-    }
-    let performed: Vec<Vec<Command>> = recording.seen.lock().values().cloned().collect();
+    let ran = run_guarded(ctx, subject, &recording, &config, what);
+    let (_, at_return) = report_of(ran, &recording, &config, what)?;
+    still_running(&recording, at_return, &config)?;
+    let performed: Vec<Vec<Command>> = recording.store().seen.lock().values().cloned().collect();
     for t in 0..config.threads() {
         let plan = subject.plan(&config, t);
         if !performed.contains(&plan) {
@@ -405,10 +518,51 @@ fn performs_its_plan<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
     Ok(())
 }
 
+/// Fails if the report came back while the test's threads were still at work:
+/// operations in flight then, or more operations done since.
+fn still_running<K: KvStore>(store: &Watched<K>, at_return: Tally, config: &StressConfig) -> Verdict {
+    let mut later = store.tally();
+    if at_return.in_flight == 0 && at_return.completed < expected_operations(config) {
+        // Fewer operations than the plans hold, and none running: either the plans
+        // are short (plan-seeded's business) or the threads have not got going yet.
+        // Only a failing run gets here, so it may wait a little to see which.
+        let until = Instant::now() + Duration::from_secs(1);
+        while later.completed == at_return.completed && Instant::now() < until {
+            thread::sleep(Duration::from_millis(5));
+            later = store.tally();
+        }
+    }
+    if at_return.in_flight == 0 && later.completed == at_return.completed {
+        return Ok(());
+    }
+    Err(Failure::new(
+        "a report once every thread has finished",
+        format!(
+            "your report came back when the store had served {} of the {} operations \
+             ({} threads still inside it); the threads went on after it",
+            at_return.completed,
+            expected_operations(config),
+            at_return.in_flight
+        ),
+    )
+    .with_hint(
+        "Wait for every thread's outcome before checking anything: receive one message per \
+         thread (recv_timeout, until the deadline), and only then count, check the \
+         invariants and check the reads.",
+    )
+    .with_detail(setting(config)))
+}
+
 // ---------------------------------------------------------------------------
 // passes-on-correct-store
 
 fn passes_on_correct_store<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
+    // First one operation at a time, deterministically: a read check that fails
+    // a correct history is named as such, whatever the scheduler does later.
+    let config = default_config(ctx.seed());
+    let (plans, seen) = serial_history(&config, &mut ctx.rng(0x5E71A1));
+    ctx.progress("check_reads on a history lesson 02's store gave, one operation at a time");
+    passes_a_correct_history(subject, &config, &plans, &seen)?;
     let configs = [
         default_config(ctx.seed()),
         StressConfig {
@@ -422,46 +576,279 @@ fn passes_on_correct_store<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
     ];
     for config in configs {
         let what = "lesson 02's correct store";
-        let report = match run_guarded(
-            ctx,
-            subject,
-            Arc::new(ConcurrentStore::new()),
-            &config,
-            what,
-        ) {
-            Ran::Report(report) => report,
-            Ran::Panicked(message) => return Err(panicked(&message, what)),
-            Ran::Hung(waited) => return Err(hung(waited, what, &config)),
-        };
-        let setting = format!(
-            "{} writers, {} readers, {} operations each, {} keys, seed {}",
-            config.writers, config.readers, config.ops_per_thread, config.keys, config.seed
-        );
-        let evidence = format!("{setting}; your report:\n{}", shown(subject, &report));
-        if !report.passed() {
-            let failing = [&report.finished, &report.invariants, &report.reads]
-                .into_iter()
-                .find(|c| **c != Check::Pass)
-                .map_or(String::new(), ToString::to_string);
-            return Err(Failure::new(
-                "PASS on a correct store",
-                format!("your stress test reported {failing}"),
-            )
-            .with_detail(evidence));
-        }
-        let want = (config.threads(), config.threads() * config.ops_per_thread);
-        if (report.threads, report.operations) != want {
-            return Err(Failure::new(
-                format!("{} threads, {} operations total", want.0, want.1),
-                format!(
-                    "{} threads, {} operations total",
-                    report.threads, report.operations
-                ),
-            )
-            .with_detail(evidence));
-        }
+        let store = Arc::new(Watched::new(ConcurrentStore::new()));
+        let ran = run_guarded(ctx, subject, &store, &config, what);
+        let (report, at_return) = report_of(ran, &store, &config, what)?;
+        judge_correct_run(subject, &report, at_return, &store, &config, what)?;
     }
     Ok(())
+}
+
+/// What must hold of any run on a correct store: the test waited for its threads,
+/// passed every check, and counted every thread and operation.
+fn judge_correct_run<S: Subject, K: KvStore>(
+    subject: &S,
+    report: &StressReport,
+    at_return: Tally,
+    store: &Watched<K>,
+    config: &StressConfig,
+    what: &str,
+) -> Verdict {
+    still_running(store, at_return, config)?;
+    let evidence = || evidence(subject, config, report);
+    if !report.passed() {
+        let (line, check) = [
+            ("threads finished", &report.finished),
+            ("invariants", &report.invariants),
+            ("reads consistent", &report.reads),
+        ]
+        .into_iter()
+        .find(|(_, c)| **c != Check::Pass)
+        .expect("a report that did not pass has a line that did not");
+        let calls = store.invariants_calls();
+        let hint = match (line, check) {
+            ("threads finished", _) => format!(
+                "All {} threads finished well within the deadline and none panicked, so \
+                 the line is wrong about them: check how each thread's outcome is received \
+                 and matched to its number, and that the deadline is config.deadline.",
+                config.threads()
+            ),
+            (_, Check::Skipped(_)) => {
+                "Skip a check only when a thread did not finish; here every thread did.".into()
+            }
+            ("invariants", _) if calls.is_empty() => {
+                "Your report failed the invariants without calling check_invariants: the \
+                 line must be what check_invariants answers, after the threads are done."
+                    .into()
+            }
+            ("invariants", _) => {
+                "check_invariants answered Ok on this correct store: report PASS for Ok and \
+                 FAIL with the violation for Err."
+                    .into()
+            }
+            (_, Check::Fail(why)) if why.contains("back") => {
+                "Versions go back only if one reader reads one key at a version lower than \
+                 it read that same key at before: keep the last version per reader and per \
+                 key, compare only within one reader's own reads in its order, and skip \
+                 answers with no version (NotFound)."
+                    .into()
+            }
+            _ => "A read is right if some SET was acknowledged with exactly that key, version \
+                  and value (a DEL takes a version too, so a key's versions have gaps), and a \
+                  read may see any version current at some moment during the GET, not only \
+                  the newest."
+                .into(),
+        };
+        return Err(Failure::new(
+            format!("PASS on {what}"),
+            format!("your stress test reported {line}: {check}"),
+        )
+        .with_hint(hint)
+        .with_detail(evidence()));
+    }
+    let want = (config.threads(), expected_operations(config) as usize);
+    if (report.threads, report.operations) != want {
+        let hint = if report.threads != want.0 {
+            "threads counts every thread the test started, writers and readers alike."
+        } else {
+            "operations counts the responses the threads got back: every operation of \
+             every thread that finished."
+        };
+        return Err(Failure::new(
+            format!("{} threads, {} operations total", want.0, want.1),
+            format!(
+                "{} threads, {} operations total",
+                report.threads, report.operations
+            ),
+        )
+        .with_hint(hint)
+        .with_detail(evidence()));
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// check_reads on histories made one operation at a time
+
+/// The reference's plans run on lesson 02's store one operation at a time, the
+/// threads taking turns in a seeded random order: a history a correct store can
+/// give, made without threads, in which the readers see keys change, vanish and
+/// come back between their reads, read one version twice, and read the keys in
+/// every order relative to one another. Whatever the scheduler would have done,
+/// every case a read check must accept is in it.
+fn serial_history(config: &StressConfig, rng: &mut StdRng) -> (Vec<Vec<Command>>, Vec<Vec<Response>>) {
+    let plans: Vec<Vec<Command>> = (0..config.threads())
+        .map(|t| reference::plan(config, t))
+        .collect();
+    let store = ConcurrentStore::new();
+    let mut next = vec![0; plans.len()];
+    let mut seen = vec![Vec::new(); plans.len()];
+    let mut running: Vec<usize> = (0..plans.len()).collect();
+    while !running.is_empty() {
+        let i = rng.random_range(0..running.len());
+        let t = running[i];
+        seen[t].extend(reference::perform(&store, &plans[t][next[t]..=next[t]]));
+        next[t] += 1;
+        if next[t] == plans[t].len() {
+            running.swap_remove(i);
+        }
+    }
+    (plans, seen)
+}
+
+fn history_setting(config: &StressConfig) -> String {
+    format!(
+        "the reference's plans for {}, run on lesson 02's store one operation at a \
+         time, the threads taking turns in a random order",
+        setting(config)
+    )
+}
+
+/// The hint for a read check that failed a correct history, by what it said.
+fn false_alarm_hint(check: &Check) -> String {
+    match check {
+        Check::Fail(why) if why.contains("back") => {
+            "Versions go back only if one reader reads one key at a version lower than it \
+             read that same key at before: keep the last version per reader and per key, \
+             compare only within one reader's own reads, in their order, equal versions \
+             included, and skip answers with no version (NotFound)."
+                .into()
+        }
+        Check::Fail(_) => "A read is right if some SET was acknowledged with exactly that key, \
+                           version and value (a DEL takes a version too, so a key's versions \
+                           have gaps), and a read may see any version current at some moment \
+                           during the GET, not only the newest."
+            .into(),
+        _ => "check_reads answers Pass or Fail: Skipped is for checks that could not run."
+            .into(),
+    }
+}
+
+/// check_reads must pass a history a correct store gave.
+fn passes_a_correct_history<S: Subject>(
+    subject: &S,
+    config: &StressConfig,
+    plans: &[Vec<Command>],
+    seen: &[Vec<Response>],
+) -> Verdict {
+    match subject.check_reads(config, plans, seen) {
+        Check::Pass => Ok(()),
+        other => Err(Failure::new(
+            "check_reads answers Pass for what a correct store answered",
+            format!("it answered {other}"),
+        )
+        .with_hint(false_alarm_hint(&other))
+        .with_detail(history_setting(config))),
+    }
+}
+
+/// The same history with one read changed the way `bug` changes it: a torn read
+/// (a new value under its key's old version), or a reader's two reads of one key
+/// swapped so that the later shows the older version. `None` if the history has
+/// no read to change (never, with the lesson's default load).
+fn tampered(
+    bug: Bug,
+    config: &StressConfig,
+    plans: &[Vec<Command>],
+    seen: &[Vec<Response>],
+) -> Option<(Vec<Vec<Response>>, String)> {
+    let mut seen = seen.to_vec();
+    // (key, version) -> value, for every acknowledged SET
+    let mut stored: HashMap<(&str, u64), &str> = HashMap::new();
+    for (plan, responses) in plans.iter().zip(&seen) {
+        for (command, response) in plan.iter().zip(responses) {
+            if let (Command::Set { key, value }, Response::Stored { version, .. }) = (command, response) {
+                stored.insert((key, *version), value);
+            }
+        }
+    }
+    let stored: HashMap<(String, u64), String> = stored
+        .into_iter()
+        .map(|((k, v), value)| ((k.to_owned(), v), value.to_owned()))
+        .collect();
+    for t in config.writers..config.threads() {
+        let reader = config.thread_name(t);
+        // The reads of each key by this reader: (position, version).
+        let mut by_key: HashMap<&str, Vec<(usize, u64)>> = HashMap::new();
+        for (i, (command, response)) in plans[t].iter().zip(&seen[t]).enumerate() {
+            if let (Command::Get { key }, Response::Value { version, .. }) = (command, response) {
+                by_key.entry(key).or_default().push((i, *version));
+            }
+        }
+        let mut keys: Vec<&str> = by_key.keys().copied().collect();
+        keys.sort_unstable();
+        for key in keys {
+            let reads = &by_key[key];
+            match bug {
+                Bug::TornWrite => {
+                    // The last read whose version was later overwritten by a SET.
+                    let Some((i, version, value)) = reads.iter().rev().find_map(|&(i, v)| {
+                        stored.get(&(key.to_owned(), v + 1)).map(|value| (i, v, value.clone()))
+                    }) else {
+                        continue;
+                    };
+                    seen[t][i] = Response::Value {
+                        value: value.clone(),
+                        version,
+                    };
+                    let what = format!(
+                        "{reader}'s GET {key} (operation {}) answered {value:?} at v{version}: \
+                         the value of the SET that made v{}, with the version before it",
+                        i + 1,
+                        version + 1
+                    );
+                    return Some((seen, what));
+                }
+                _ => {
+                    // The last two reads of the key, at two versions, after a first
+                    // read of it: swapped, the later shows the older version, a step
+                    // back, as a writer putting back a stale copy makes it.
+                    let Some(w) = (2..reads.len())
+                        .rev()
+                        .find(|&j| reads[j - 1].1 < reads[j].1)
+                    else {
+                        continue;
+                    };
+                    let ((a, older), (b, newer)) = (reads[w - 1], reads[w]);
+                    seen[t].swap(a, b);
+                    let what = format!(
+                        "{reader} read {key} at v{newer} (operation {}), then at v{older} \
+                         (operation {}): both pairs were written, in the other order",
+                        a + 1,
+                        b + 1
+                    );
+                    return Some((seen, what));
+                }
+            }
+        }
+    }
+    None
+}
+
+/// check_reads must pass a correct history and fail it with one read changed as
+/// `bug` changes it: the read check, taken on its own, sees the bug by
+/// construction, not when a run happens to show it.
+fn check_reads_sees<S: Subject>(subject: &S, ctx: &Ctx, bug: Bug) -> Verdict {
+    let config = default_config(ctx.seed());
+    let (plans, seen) = serial_history(&config, &mut ctx.rng(0x5E71A1));
+    ctx.progress("check_reads on a history lesson 02's store gave, one operation at a time");
+    passes_a_correct_history(subject, &config, &plans, &seen)?;
+    let (changed, what) = tampered(bug, &config, &plans, &seen)
+        .expect("the lesson's default load gives every reader reads to change");
+    ctx.progress("check_reads on the same history with one read changed");
+    match subject.check_reads(&config, &plans, &changed) {
+        Check::Fail(_) => Ok(()),
+        other => Err(Failure::new(
+            "check_reads answers Fail when one read is changed as the bug changes it",
+            format!("it answered {other}, although {what}"),
+        )
+        .with_hint(if bug == Bug::TornWrite {
+            CATCHES_TORN_WRITE.hint
+        } else {
+            CATCHES_VERSION_GOING_BACK.hint
+        })
+        .with_detail(history_setting(&config))),
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -506,17 +893,9 @@ pub fn render_reports(subject: &impl Subject, real: &StressReport) -> String {
 fn report_shape<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
     let config = default_config(ctx.seed());
     let what = "lesson 02's correct store";
-    let real = match run_guarded(
-        ctx,
-        subject,
-        Arc::new(ConcurrentStore::new()),
-        &config,
-        what,
-    ) {
-        Ran::Report(report) => report,
-        Ran::Panicked(message) => return Err(panicked(&message, what)),
-        Ran::Hung(waited) => return Err(hung(waited, what, &config)),
-    };
+    let store = Arc::new(Watched::new(ConcurrentStore::new()));
+    let ran = run_guarded(ctx, subject, &store, &config, what);
+    let (real, _) = report_of(ran, &store, &config, what)?;
     ctx.progress("printing the reports");
     snapshot::compare("report", REPORT_SNAPSHOT, &render_reports(subject, &real))
 }
@@ -524,114 +903,383 @@ fn report_shape<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
 // ---------------------------------------------------------------------------
 // catches-*
 
-/// How many runs a planted bug gets to show up before the test is told its
-/// threads never ran at the same time.
-const ATTEMPTS: u64 = 3;
-
-struct Planting {
-    name: &'static str,
-    /// Why the learner's PASS was wrong, given how often the bug showed.
-    missed: fn(usize) -> String,
+/// How many runs on the planted store a race bug gets. The bug shows hundreds of
+/// times in every run of a test whose threads overlap (see [`crate::planted`]),
+/// and a correct test catches it in every run where it showed, so the test must
+/// catch it in each of them; the second run is there so that a run in which the
+/// bug did not show at all is not the only one. (A read check that only sometimes
+/// sees the bug is caught before these runs, on a history made one operation at a
+/// time: see [`check_reads_sees`].) Panics and deadlocks are caught or not by the
+/// test's structure, never by luck, so one run each is enough; and each of those
+/// runs may wait out a deadline.
+fn planted_runs(bug: Bug) -> usize {
+    match bug {
+        Bug::LostUpdate | Bug::TornWrite | Bug::VersionGoesBack => 2,
+        Bug::PanicsUnderContention | Bug::DeadlocksUnderContention => 1,
+    }
 }
 
-fn planting(bug: Bug) -> Planting {
+/// The configuration of a `catches-*` run, planted or twin alike. Where a thread
+/// may never finish, the test gets a short deadline, which a correct test facing a
+/// deadlock must wait out, and a lighter load (250 operations per thread), which a
+/// twin run finishes in a few tens of milliseconds even on a busy machine: the bug
+/// itself shows within the first operations.
+fn catch_config(bug: Bug, seed: u64) -> StressConfig {
     match bug {
-        Bug::LostUpdate => Planting {
-            name: "a store that loses updates",
-            missed: |n| {
-                format!(
-                    "{n} times two writers took the same sequence number, so the store's \
-                     global sequence fell behind its writes and its invariants were broken \
-                     at the end"
-                )
-            },
+        Bug::PanicsUnderContention | Bug::DeadlocksUnderContention => StressConfig {
+            seed,
+            deadline: SHORT_DEADLINE,
+            ops_per_thread: 250,
+            ..StressConfig::default()
         },
-        Bug::TornWrite => Planting {
-            name: "a store whose writes become visible in two steps",
-            missed: |n| {
-                format!(
-                    "{n} GETs were served a half-done write: a new value with its key's old \
-                     version, a pair no write ever acknowledged"
-                )
-            },
-        },
-        Bug::VersionGoesBack => Planting {
-            name: "a store whose versions can go back",
-            missed: |n| {
-                format!(
-                    "{n} times a writer put back an older copy of the state, erasing newer \
-                     writes, so a reader could read a key at v5 and later at v4"
-                )
-            },
-        },
-        Bug::PanicsUnderContention => Planting {
-            name: "a store that panics under contention",
-            missed: |n| format!("the store panicked {n} times in writer threads"),
-        },
-        Bug::DeadlocksUnderContention => Planting {
-            name: "a store that deadlocks under contention",
-            missed: |n| {
-                format!("{n} operations were still stuck inside the store when your test reported")
-            },
-        },
+        _ => default_config(seed),
+    }
+}
+
+fn store_name(bug: Bug) -> &'static str {
+    match bug {
+        Bug::LostUpdate => "a store that loses updates",
+        Bug::TornWrite => "a store whose writes become visible in two steps",
+        Bug::VersionGoesBack => "a store whose versions can go back",
+        Bug::PanicsUnderContention => "a store that panics under contention",
+        Bug::DeadlocksUnderContention => "a store that deadlocks under contention",
     }
 }
 
 fn catches<S: Subject>(subject: &S, ctx: &Ctx, bug: Bug) -> Verdict {
-    let planting = planting(bug);
+    if matches!(bug, Bug::TornWrite | Bug::VersionGoesBack) {
+        check_reads_sees(subject, ctx, bug)?;
+    }
+    let runs = planted_runs(bug);
+    // The twin runs with the first planted run's seed and configuration, at a place
+    // among the planted runs the test cannot predict: nothing but the store's
+    // behaviour tells the two apart.
+    let twin_at = ctx.rng(0x7717).random_range(0..=runs);
     let mut seeds = Vec::new();
-    for attempt in 0..ATTEMPTS {
-        let mut config = default_config(ctx.seed().wrapping_add(attempt));
-        if bug == Bug::DeadlocksUnderContention {
-            // The run will hang; no need to wait long to find out.
-            config.deadline = Duration::from_secs(3);
-        }
-        seeds.push(config.seed);
-        let store: Arc<dyn Planted> = Arc::from(bug.store());
-        let ran = run_guarded(ctx, subject, store.clone(), &config, planting.name);
+    let mut showed_in_some_run = false;
+    for run in 0..=runs {
+        let planted = run != twin_at;
+        let attempt = if planted { run - usize::from(run > twin_at) } else { 0 };
+        let config = catch_config(bug, ctx.seed().wrapping_add(attempt as u64));
+        let store = Arc::new(Watched::new(Lab::new(bug, planted)));
+        let what = if planted {
+            store_name(bug).to_owned()
+        } else {
+            format!("the same kind of store as {}, without the bug", store_name(bug))
+        };
+        let ran = run_guarded(ctx, subject, &store, &config, &what);
         if bug == Bug::PanicsUnderContention {
             // Expected panics, provoked by the checker: not the stress test's.
             let _ = probe_kit::take_recorded_panic();
         }
-        let report = match ran {
-            Ran::Report(report) => report,
-            // An unfinished step of the learner's: raise it again, so that it is
-            // reported as "not implemented yet".
-            Ran::Panicked(message) if message.starts_with("not yet implemented") => {
-                panic!("{message}")
+        let (report, at_return) = report_of(ran, &store, &config, &what)?;
+        if !planted {
+            judge_correct_run(subject, &report, at_return, &store, &config, &what)
+                .map_err(about_the_twin)?;
+            if bug == Bug::LostUpdate {
+                invariants_checked_at_the_end(subject, &report, &store, &config, &what)?;
             }
-            Ran::Panicked(message) => return Err(panicked(&message, planting.name)),
-            Ran::Hung(waited) => return Err(hung(waited, planting.name, &config)),
-        };
-        if !report.passed() {
-            return Ok(());
+            continue;
         }
-        let showed = store.times_it_showed();
-        if showed > 0 {
-            return Err(Failure::new(
-                format!("FAIL on {}", planting.name),
-                format!(
-                    "your stress test reported PASS, although {}",
-                    (planting.missed)(showed)
-                ),
-            )
-            .with_detail(format!(
-                "seed {}; your report:\n{}",
-                config.seed,
-                shown(subject, &report)
-            )));
+        seeds.push(config.seed);
+        let showed = store.store().times_it_showed();
+        if showed == 0 {
+            // The bug did not happen in this run: not the test's fault yet.
+            continue;
         }
-        // The bug did not happen in this run: not the test's fault yet. Try again.
+        showed_in_some_run = true;
+        judge_planted_run(subject, bug, showed, &report, at_return, &store, &config)?;
+    }
+    if showed_in_some_run {
+        return Ok(());
     }
     Err(Failure::new(
-        format!("FAIL on {}", planting.name),
+        format!("FAIL on {}", store_name(bug)),
         format!(
-            "the planted bug never happened in {ATTEMPTS} runs of your stress test (seeds \
-             {seeds:?}): it only shows when threads use the store at the same time, so \
-             start every thread before waiting for any, and keep the default load (4 \
-             writers, 4 readers, 1000 operations each, 8 keys)"
+            "the planted bug never happened in {runs} run(s) of your stress test (seeds \
+             {seeds:?}): it only shows when threads use the store at the same time"
         ),
+    )
+    .with_hint(
+        "Start every thread before waiting for any, hold them at a starting gate (a \
+         Barrier) so that they begin together, let them call the store directly (no \
+         lock of the test's own around the calls), and keep the default load (4 \
+         writers, 4 readers, 1000 operations each, 8 keys).",
     ))
+}
+
+/// Says that a failure on the twin is a false alarm.
+fn about_the_twin(failure: Failure) -> Failure {
+    let seen = format!(
+        "{} (this store is the one the bug is planted in, with the bug taken out: the \
+         same code, the same waits, the same answers a correct store gives)",
+        failure.seen
+    );
+    Failure { seen, ..failure }
+}
+
+/// The last `check_invariants` call must come after every operation: a check made
+/// while threads run sees a state the rest of the run can still break.
+fn invariants_checked_at_the_end<S: Subject, K: KvStore>(
+    subject: &S,
+    report: &StressReport,
+    store: &Watched<K>,
+    config: &StressConfig,
+    what: &str,
+) -> Verdict {
+    let Some(last) = store.invariants_calls().last().copied() else {
+        return Ok(());
+    };
+    let done = store.tally().completed;
+    if last.completed_before == done && last.in_flight == 0 {
+        return Ok(());
+    }
+    Err(Failure::new(
+        format!("the invariants checked once every thread has finished, on {what}"),
+        format!(
+            "your test's last call of check_invariants came when {} of the {done} \
+             operations had been done, {} threads still at work",
+            last.completed_before, last.in_flight
+        ),
+    )
+    .with_hint(
+        "Call check_invariants after every thread's outcome has been received: a check \
+         made while the threads run passes or fails by the luck of timing, and misses \
+         every update lost after it.",
+    )
+    .with_detail(evidence(subject, config, report)))
+}
+
+/// Words that say a thread hung rather than failed some other way.
+fn says_it_hung(why: &str) -> bool {
+    let why = why.to_lowercase();
+    !why.contains("panic")
+        && [
+            "finish", "time", "deadline", "hang", "hung", "stuck", "running", "complete",
+            "within", "respond", "wait", "block",
+        ]
+        .iter()
+        .any(|word| why.contains(word))
+}
+
+fn says_it_panicked(why: &str) -> bool {
+    why.to_lowercase().contains("panic")
+}
+
+fn judge_planted_run<S: Subject>(
+    subject: &S,
+    bug: Bug,
+    showed: usize,
+    report: &StressReport,
+    at_return: Tally,
+    store: &Watched<Lab>,
+    config: &StressConfig,
+) -> Verdict {
+    let name = store_name(bug);
+    let evidence = || format!("{}; your report:\n{}", setting(config), shown(subject, report));
+    let fail = |expected: String, seen: String, hint: &str| {
+        Err(Failure::new(expected, seen)
+            .with_hint(hint)
+            .with_detail(evidence()))
+    };
+    match bug {
+        Bug::LostUpdate => {
+            let expected = format!("invariants: FAIL on {name}");
+            let calls = store.invariants_calls();
+            let done = store.tally().completed;
+            let at_end = calls
+                .last()
+                .filter(|c| c.completed_before == done && c.in_flight == 0);
+            match (&report.invariants, calls.last(), at_end) {
+                (Check::Fail(_), Some(_), Some(_)) => Ok(()),
+                (Check::Fail(_), None, _) => fail(
+                    expected,
+                    "your report failed the invariants without calling check_invariants".into(),
+                    "The invariants line must be what check_invariants answers once every \
+                     thread is done.",
+                ),
+                (Check::Pass, None, _) => fail(
+                    expected,
+                    format!(
+                        "your report says invariants: PASS, but your test never called \
+                         check_invariants; {showed} writes took a sequence number another \
+                         write had taken, and the final state's invariants were broken"
+                    ),
+                    CATCHES_LOST_UPDATE.hint,
+                ),
+                (_, Some(last), None) => fail(
+                    format!("{expected}, from a check made once every thread has finished"),
+                    format!(
+                        "your test's last call of check_invariants came when {} of the \
+                         {done} operations had been done ({} threads still at work); \
+                         {showed} updates were lost in the run, and the final state's \
+                         invariants were broken",
+                        last.completed_before, last.in_flight
+                    ),
+                    "Call check_invariants after every thread's outcome has been received: \
+                     a check made while the threads run passes or fails by the luck of \
+                     timing, and misses every update lost after it.",
+                ),
+                (Check::Pass, Some(_), Some(_)) => fail(
+                    expected,
+                    "check_invariants answered an error once the threads were done, but \
+                     your report says invariants: PASS"
+                        .into(),
+                    "Report FAIL with the violation (violation.to_string()) whenever \
+                     check_invariants answers Err.",
+                ),
+                (Check::Skipped(why), _, _) => fail(
+                    expected,
+                    format!(
+                        "your report skipped the invariants ({why}), although every thread \
+                         finished (threads finished: {})",
+                        report.finished
+                    ),
+                    "Skip the store's checks only when a thread did not finish.",
+                ),
+            }
+        }
+        Bug::TornWrite | Bug::VersionGoesBack => {
+            let what_happened = if bug == Bug::TornWrite {
+                format!(
+                    "{showed} GETs were served a half-done write: a new value with its key's \
+                     old version, a pair no write ever acknowledged"
+                )
+            } else {
+                format!(
+                    "{showed} times a GET gave a reader an older version of a key than that \
+                     reader had read before, because a writer put back a stale copy of the \
+                     state"
+                )
+            };
+            let hint = if bug == Bug::TornWrite {
+                CATCHES_TORN_WRITE.hint
+            } else {
+                CATCHES_VERSION_GOING_BACK.hint
+            };
+            match &report.reads {
+                Check::Fail(_) => Ok(()),
+                Check::Pass => fail(
+                    format!("reads consistent: FAIL on {name}"),
+                    format!("your stress test reported reads consistent: PASS, although {what_happened}"),
+                    hint,
+                ),
+                Check::Skipped(why) => fail(
+                    format!("reads consistent: FAIL on {name}"),
+                    format!(
+                        "your report skipped the reads ({why}), although every thread \
+                         finished (threads finished: {}) and {what_happened}",
+                        report.finished
+                    ),
+                    "Skip the reads check only when a thread did not finish.",
+                ),
+            }
+        }
+        Bug::PanicsUnderContention => {
+            let expected = format!("threads finished: FAIL, naming a panic, on {name}");
+            match &report.finished {
+                Check::Fail(why) if says_it_panicked(why) => {
+                    counts_what_finished(subject, report, at_return, config, name)
+                }
+                Check::Fail(why) if says_it_hung(why) => fail(
+                    expected,
+                    format!(
+                        "your report calls it a hang (`{why}`), but {showed} workers \
+                         panicked inside the store"
+                    ),
+                    "A worker that panics never sends its outcome, so the test waited out \
+                     its deadline and called it a hang. Catch the panic inside the worker \
+                     (catch_unwind around perform) and send it, as \
+                     Err(format!(\"panicked: {message}\")).",
+                ),
+                Check::Fail(why) => fail(
+                    expected,
+                    format!(
+                        "your report does not say that a thread panicked: `{why}`; {showed} \
+                         workers panicked inside the store"
+                    ),
+                    "Name what happened: a panicked thread's result is \
+                     Err(format!(\"panicked: {message}\")), with the message from \
+                     panic_message.",
+                ),
+                _ => fail(
+                    expected,
+                    format!(
+                        "your report says threads finished: {}, although {showed} workers \
+                         panicked inside the store",
+                        report.finished
+                    ),
+                    CATCHES_PANIC.hint,
+                ),
+            }
+        }
+        Bug::DeadlocksUnderContention => {
+            let expected = format!("threads finished: FAIL, naming a hang, on {name}");
+            match &report.finished {
+                Check::Fail(why) if says_it_hung(why) => {
+                    counts_what_finished(subject, report, at_return, config, name)
+                }
+                Check::Fail(why) => fail(
+                    expected,
+                    format!(
+                        "your report does not say that a thread hung: `{why}`; {showed} \
+                         operations were stuck inside the store"
+                    ),
+                    "A thread that has not sent its outcome by the deadline is stuck: its \
+                     result is Err(format!(\"did not finish within {:?}\", config.deadline)).",
+                ),
+                _ => fail(
+                    expected,
+                    format!(
+                        "your report says threads finished: {}, although {showed} operations \
+                         were stuck inside the store when it came back",
+                        report.finished
+                    ),
+                    CATCHES_DEADLOCK.hint,
+                ),
+            }
+        }
+    }
+}
+
+/// When threads did not finish, the report counts every thread, and the
+/// operations of the threads that finished (or, as a learner may read it, every
+/// operation any thread completed): never what the plans add up to.
+fn counts_what_finished<S: Subject>(
+    subject: &S,
+    report: &StressReport,
+    at_return: Tally,
+    config: &StressConfig,
+    name: &str,
+) -> Verdict {
+    let honest = [at_return.completed_by_finished, at_return.completed];
+    if report.threads == config.threads() && honest.contains(&(report.operations as u64)) {
+        return Ok(());
+    }
+    let hint = if report.threads != config.threads() {
+        "threads counts every thread the test started, finished or not."
+    } else {
+        "operations counts the responses of the threads that finished, not what the plans \
+         add up to (threads × ops_per_thread): a thread that panicked or hung returned none."
+    };
+    Err(Failure::new(
+        format!(
+            "{} threads, {} operations total (what the threads that finished did) on {name}",
+            config.threads(),
+            at_return.completed_by_finished
+        ),
+        format!(
+            "{} threads, {} operations total ({} panicked, {} stuck; {} operations were \
+             completed in all)",
+            report.threads,
+            report.operations,
+            at_return.panicked,
+            at_return.in_flight,
+            at_return.completed
+        ),
+    )
+    .with_hint(hint)
+    .with_detail(format!("{}; your report:\n{}", setting(config), shown(subject, report))))
 }
 
 #[cfg(test)]
@@ -648,5 +1296,14 @@ mod tests {
         insta::with_settings!({ snapshot_path => "../snapshots", prepend_module_to_snapshot => false }, {
             insta::assert_snapshot!("report", render_reports(&Reference, &real));
         });
+    }
+
+    #[test]
+    fn hang_and_panic_words() {
+        assert!(says_it_hung("writer-0 did not finish within 1s"));
+        assert!(says_it_hung("reader-5 timed out"));
+        assert!(!says_it_hung("writer-1 panicked: did not finish"));
+        assert!(says_it_panicked("writer-1 panicked: the store is busy"));
+        assert!(!says_it_panicked("writer-1 failed"));
     }
 }

@@ -1,13 +1,16 @@
 //! Deliberately broken stress tests, one flaw each.
 //!
 //! In this lesson the learner's code is the test, so the fixtures are tests: the
-//! reference stress test with one mistake a learner plausibly makes. The checker's
-//! own tests assert that each is rejected by the criterion named next to it; for
-//! the `catches-*` criteria that means the flawed test misses the planted bug its
-//! missing check was there for.
+//! reference stress test with one mistake a learner plausibly makes, written the
+//! way a learner would make it (a comparison the wrong way round, a loop over the
+//! wrong threads, a check in the wrong place). The checker's own tests assert that
+//! each is rejected by the criterion named next to it; for the `catches-*`
+//! criteria that means the flawed test misses the planted bug, or catches it for
+//! the wrong reason.
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::Arc;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::{Arc, Barrier, mpsc};
 use std::thread;
 use std::time::Instant;
 
@@ -15,95 +18,146 @@ use parking_lot::Mutex;
 use probe_kit::{Fixture, Probe};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
-use reference::{Check, Command, KvStore, Response, StressConfig, StressReport};
+use reference::{Check, Command, KvStore, Response, StressConfig, StressReport, Violation};
 
-use crate::{criteria, Subject};
+use crate::{Subject, criteria};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flaw {
+    // plan-seeded
     /// Draws the operations from an unseeded generator.
     UnseededPlan,
     /// All threads draw their operations at run time from one shared generator:
     /// seeded, but which thread gets which operation depends on timing.
     SharedGenerator,
+    /// Seeds each thread's generator with the thread's number only.
+    IgnoresSeed,
+    /// Seeds every thread's generator with the run's seed only: all writers get
+    /// the same keys, all readers too.
+    SeedOnly,
+    /// Plans the readers with their number among the readers (`0..readers`), not
+    /// among all threads, so readers are handed writers' plans.
+    ReadersNumberedFromZero,
+
+    // passes-on-correct-store
     /// Also checks that each key's SETs got versions 1, 2, 3, ...: forgets that a
     /// DEL is a write too, and takes a version.
     SetsCountVersions,
     /// Counts the writers' threads and operations only.
     CountsWritersOnly,
+    /// A reader's versions of a key must go strictly up (`<=` for `<`): reading
+    /// the same version twice, with no write in between, fails.
+    VersionsStrictlyIncrease,
+    /// Takes a NotFound for version 0 in the order check: a read after a DEL looks
+    /// like the version went back.
+    NotFoundIsVersionZero,
+    /// Keeps one "last version seen" per key for all readers together, so two
+    /// readers' reads are compared as if one thread made them.
+    VersionsComparedAcrossReaders,
+    /// Spawns the threads and reads their results without waiting for them.
+    NeverWaits,
+
+    // report-shape
     /// Prints `invariants: OK` instead of `invariants: PASS`.
     ReportSlip,
+    /// Prints the reads line before the invariants line.
+    LinesOutOfOrder,
+    /// Leaves out the time line.
+    MissingTimeLine,
+
+    // catches-lost-update
     /// Never calls `check_invariants`.
     NeverChecksInvariants,
     /// Runs one thread at a time: spawns it, waits for it, then the next.
     OneThreadAtATime,
+    /// Checks the invariants right after starting the threads, before waiting.
+    ChecksInvariantsEarly,
+    /// Puts a lock of its own around every call of the store, "to be safe".
+    SerialisedByALock,
+
+    // catches-torn-write
     /// Never looks at what the readers saw.
     IgnoresReads,
+    /// Checks that each value read was written by some SET, not with which version.
+    ReadsCheckValueOnly,
+    /// Checks that each version read was acknowledged by some write of that key,
+    /// not with which value.
+    ReadsCheckVersionOnly,
+
+    // catches-version-going-back
     /// Checks that reads were written by someone, but not their order.
     ReadsUnordered,
+    /// Compares each read with the reader's first read of the key, never updating
+    /// the version it remembered.
+    ForgetsLastVersion,
+    /// The order check loops over `0..config.readers`, which are writers' numbers.
+    OrderCheckedOnWrongThreads,
+
+    // catches-panic
     /// Joins its threads with `join().unwrap()`: a worker's panic becomes its own.
     LetsPanicsEscape,
+    /// No `catch_unwind` in the worker: a panicked worker never sends its result,
+    /// and is reported as not finished.
+    PanicReportedAsHang,
+    /// Reports a panicked thread as `failed`, without saying it panicked.
+    PanicNotNamed,
+    /// Reports `threads × ops_per_thread` operations whatever happened.
+    FixedOperationCount,
+
+    // catches-deadlock
     /// Joins its threads with `join()`, which has no deadline.
     WaitsForever,
+    /// Gives each `recv_timeout` the whole deadline, so stuck threads add up.
+    DeadlinePerThread,
+    /// Checks the invariants even when a thread did not finish.
+    ChecksStoreAfterHang,
 }
 
-pub const FIXTURES: &[Fixture] = &[
-    Fixture {
-        name: "unseeded-plan",
-        rejected_by: &criteria::PLAN_SEEDED,
-        make: || broken(Flaw::UnseededPlan),
-    },
-    Fixture {
-        name: "shared-generator",
-        rejected_by: &criteria::PLAN_SEEDED,
-        make: || broken(Flaw::SharedGenerator),
-    },
-    Fixture {
-        name: "sets-count-versions",
-        rejected_by: &criteria::PASSES_ON_CORRECT_STORE,
-        make: || broken(Flaw::SetsCountVersions),
-    },
-    Fixture {
-        name: "counts-writers-only",
-        rejected_by: &criteria::PASSES_ON_CORRECT_STORE,
-        make: || broken(Flaw::CountsWritersOnly),
-    },
-    Fixture {
-        name: "report-slip",
-        rejected_by: &criteria::REPORT_SHAPE,
-        make: || broken(Flaw::ReportSlip),
-    },
-    Fixture {
-        name: "never-checks-invariants",
-        rejected_by: &criteria::CATCHES_LOST_UPDATE,
-        make: || broken(Flaw::NeverChecksInvariants),
-    },
-    Fixture {
-        name: "one-thread-at-a-time",
-        rejected_by: &criteria::CATCHES_LOST_UPDATE,
-        make: || broken(Flaw::OneThreadAtATime),
-    },
-    Fixture {
-        name: "ignores-reads",
-        rejected_by: &criteria::CATCHES_TORN_WRITE,
-        make: || broken(Flaw::IgnoresReads),
-    },
-    Fixture {
-        name: "reads-unordered",
-        rejected_by: &criteria::CATCHES_VERSION_GOING_BACK,
-        make: || broken(Flaw::ReadsUnordered),
-    },
-    Fixture {
-        name: "lets-panics-escape",
-        rejected_by: &criteria::CATCHES_PANIC,
-        make: || broken(Flaw::LetsPanicsEscape),
-    },
-    Fixture {
-        name: "waits-forever",
-        rejected_by: &criteria::CATCHES_DEADLOCK,
-        make: || broken(Flaw::WaitsForever),
-    },
-];
+macro_rules! fixtures {
+    ($($name:literal => $flaw:ident, $criterion:ident;)*) => {
+        pub const FIXTURES: &[Fixture] = &[
+            $(Fixture {
+                name: $name,
+                rejected_by: &criteria::$criterion,
+                make: || broken(Flaw::$flaw),
+            },)*
+        ];
+    };
+}
+
+fixtures! {
+    "unseeded-plan" => UnseededPlan, PLAN_SEEDED;
+    "shared-generator" => SharedGenerator, PLAN_SEEDED;
+    "plan-ignores-seed" => IgnoresSeed, PLAN_SEEDED;
+    "plan-seed-only" => SeedOnly, PLAN_SEEDED;
+    "readers-numbered-from-zero" => ReadersNumberedFromZero, PLAN_SEEDED;
+    "sets-count-versions" => SetsCountVersions, PASSES_ON_CORRECT_STORE;
+    "counts-writers-only" => CountsWritersOnly, PASSES_ON_CORRECT_STORE;
+    "versions-strictly-increase" => VersionsStrictlyIncrease, PASSES_ON_CORRECT_STORE;
+    "not-found-is-version-zero" => NotFoundIsVersionZero, PASSES_ON_CORRECT_STORE;
+    "versions-compared-across-readers" => VersionsComparedAcrossReaders, PASSES_ON_CORRECT_STORE;
+    "never-waits" => NeverWaits, PASSES_ON_CORRECT_STORE;
+    "report-slip" => ReportSlip, REPORT_SHAPE;
+    "lines-out-of-order" => LinesOutOfOrder, REPORT_SHAPE;
+    "missing-time-line" => MissingTimeLine, REPORT_SHAPE;
+    "never-checks-invariants" => NeverChecksInvariants, CATCHES_LOST_UPDATE;
+    "one-thread-at-a-time" => OneThreadAtATime, CATCHES_LOST_UPDATE;
+    "checks-invariants-early" => ChecksInvariantsEarly, CATCHES_LOST_UPDATE;
+    "serialised-by-a-lock" => SerialisedByALock, CATCHES_LOST_UPDATE;
+    "ignores-reads" => IgnoresReads, CATCHES_TORN_WRITE;
+    "reads-check-value-only" => ReadsCheckValueOnly, CATCHES_TORN_WRITE;
+    "reads-check-version-only" => ReadsCheckVersionOnly, CATCHES_TORN_WRITE;
+    "reads-unordered" => ReadsUnordered, CATCHES_VERSION_GOING_BACK;
+    "forgets-last-version" => ForgetsLastVersion, CATCHES_VERSION_GOING_BACK;
+    "order-checked-on-wrong-threads" => OrderCheckedOnWrongThreads, CATCHES_VERSION_GOING_BACK;
+    "lets-panics-escape" => LetsPanicsEscape, CATCHES_PANIC;
+    "panic-reported-as-hang" => PanicReportedAsHang, CATCHES_PANIC;
+    "panic-not-named" => PanicNotNamed, CATCHES_PANIC;
+    "fixed-operation-count" => FixedOperationCount, CATCHES_PANIC;
+    "waits-forever" => WaitsForever, CATCHES_DEADLOCK;
+    "deadline-per-thread" => DeadlinePerThread, CATCHES_DEADLOCK;
+    "checks-store-after-hang" => ChecksStoreAfterHang, CATCHES_DEADLOCK;
+}
 
 fn broken(flaw: Flaw) -> Box<dyn Probe> {
     crate::probe(Broken(flaw))
@@ -117,16 +171,25 @@ type Results = Vec<Result<Vec<Response>, String>>;
 
 impl Broken {
     fn plans(&self, config: &StressConfig) -> Vec<Vec<Command>> {
-        (0..config.threads())
-            .map(|t| self.plan(config, t))
-            .collect()
+        match self.0 {
+            Flaw::ReadersNumberedFromZero => {
+                let writers = (0..config.writers).map(|w| self.plan(config, w));
+                let readers = (0..config.readers).map(|r| self.plan(config, r));
+                writers.chain(readers).collect()
+            }
+            _ => (0..config.threads())
+                .map(|t| self.plan(config, t))
+                .collect(),
+        }
     }
 
     /// Runs the threads as the flaw dictates; the plans are what each thread did.
+    /// `early` runs once every thread has been started, before any is waited for.
     fn run_threads(
         &self,
         store: &Arc<dyn KvStore>,
         config: &StressConfig,
+        early: impl FnOnce(),
     ) -> (Vec<Vec<Command>>, Results) {
         let plans = self.plans(config);
         let run = |store: &Arc<dyn KvStore>, plan: &Vec<Command>| {
@@ -150,12 +213,20 @@ impl Broken {
                 let threads: Vec<_> = plans.iter().map(|plan| run(store, plan)).collect();
                 threads.into_iter().map(|t| Ok(t.join().unwrap())).collect()
             }
-            _ => reference::run_threads(Arc::clone(store), config, plans.clone()),
+            Flaw::NeverWaits => never_waits(store, config, &plans),
+            Flaw::SerialisedByALock => {
+                let serialised: Arc<dyn KvStore> = Arc::new(Serialised {
+                    store: Arc::clone(store),
+                    lock: Mutex::new(()),
+                });
+                reference::run_threads(serialised, config, plans.clone())
+            }
+            _ => gated_threads(self.0, store, config, &plans, early),
         };
         (plans, results)
     }
 
-    fn check_reads(
+    fn reads_check(
         &self,
         config: &StressConfig,
         plans: &[Vec<Command>],
@@ -168,6 +239,13 @@ impl Broken {
                 Check::Pass => reference::check_reads(config, plans, seen),
                 failed => failed,
             },
+            Flaw::ReadsCheckValueOnly
+            | Flaw::ReadsCheckVersionOnly
+            | Flaw::VersionsStrictlyIncrease
+            | Flaw::NotFoundIsVersionZero
+            | Flaw::VersionsComparedAcrossReaders
+            | Flaw::ForgetsLastVersion
+            | Flaw::OrderCheckedOnWrongThreads => flawed_read_check(self.0, config, plans, seen),
             _ => reference::check_reads(config, plans, seen),
         }
     }
@@ -175,47 +253,67 @@ impl Broken {
 
 impl Subject for Broken {
     fn plan(&self, config: &StressConfig, thread: usize) -> Vec<Command> {
-        match self.0 {
-            Flaw::UnseededPlan => {
-                let config = StressConfig {
-                    seed: rand::rng().random(),
-                    ..config.clone()
-                };
-                reference::plan(&config, thread)
-            }
-            _ => reference::plan(config, thread),
-        }
+        let seed = match self.0 {
+            Flaw::UnseededPlan => return reseeded(config, thread, rand::rng().random()),
+            Flaw::IgnoresSeed => thread as u64,
+            Flaw::SeedOnly => config.seed,
+            _ => return reference::plan(config, thread),
+        };
+        reseeded(config, thread, seed)
+    }
+
+    fn check_reads(&self, config: &StressConfig, plans: &[Vec<Command>], seen: &[Vec<Response>]) -> Check {
+        self.reads_check(config, plans, seen)
     }
 
     fn run_stress(&self, store: Arc<dyn KvStore>, config: &StressConfig) -> StressReport {
         let started = Instant::now();
-        let (plans, results) = self.run_threads(&store, config);
+        let mut early_check = None;
+        let (plans, results) = self.run_threads(&store, config, || {
+            if self.0 == Flaw::ChecksInvariantsEarly {
+                early_check = Some(store.check_invariants());
+            }
+        });
         let elapsed = started.elapsed();
         let counted = match self.0 {
             Flaw::CountsWritersOnly => config.writers,
             _ => config.threads(),
         };
-        let operations = results.iter().take(counted).flatten().map(Vec::len).sum();
+        let operations = match self.0 {
+            Flaw::FixedOperationCount => config.threads() * config.ops_per_thread,
+            _ => results.iter().take(counted).flatten().map(Vec::len).sum(),
+        };
         let trouble = results.iter().enumerate().find_map(|(t, r)| {
             r.as_ref()
                 .err()
                 .map(|why| format!("{} {why}", config.thread_name(t)))
         });
+        let invariants = |answer: Result<(), Violation>| match answer {
+            Ok(()) => Check::Pass,
+            Err(violation) => Check::Fail(violation.to_string()),
+        };
         let (finished, invariants, reads) = match trouble {
+            Some(why) if self.0 == Flaw::ChecksStoreAfterHang => {
+                let skipped = Check::Skipped("not every thread finished".into());
+                (Check::Fail(why), invariants(store.check_invariants()), skipped)
+            }
             Some(why) => {
                 let skipped = || Check::Skipped("not every thread finished".into());
                 (Check::Fail(why), skipped(), skipped())
             }
             None => {
                 let seen: Vec<Vec<Response>> = results.into_iter().flatten().collect();
-                let invariants = match (self.0, store.check_invariants()) {
-                    (Flaw::NeverChecksInvariants, _) | (_, Ok(())) => Check::Pass,
-                    (_, Err(violation)) => Check::Fail(violation.to_string()),
+                let invariants = match self.0 {
+                    Flaw::NeverChecksInvariants => Check::Pass,
+                    Flaw::ChecksInvariantsEarly => {
+                        invariants(early_check.expect("checked once the threads started"))
+                    }
+                    _ => invariants(store.check_invariants()),
                 };
                 (
                     Check::Pass,
                     invariants,
-                    self.check_reads(config, &plans, &seen),
+                    self.reads_check(config, &plans, &seen),
                 )
             }
         };
@@ -233,8 +331,151 @@ impl Subject for Broken {
         let text = report.to_string();
         match self.0 {
             Flaw::ReportSlip => text.replace("invariants: PASS", "invariants: OK"),
+            Flaw::LinesOutOfOrder => format!(
+                "{} threads, {} operations total\nthreads finished: {}\nreads consistent: {}\n\
+                 invariants: {}\ntime: {:?}",
+                report.threads,
+                report.operations,
+                report.finished,
+                report.reads,
+                report.invariants,
+                report.elapsed
+            ),
+            Flaw::MissingTimeLine => format!(
+                "{} threads, {} operations total\nthreads finished: {}\ninvariants: {}\n\
+                 reads consistent: {}",
+                report.threads, report.operations, report.finished, report.invariants, report.reads
+            ),
             _ => text,
         }
+    }
+}
+
+/// The reference's plan, drawn from a generator seeded with `seed` alone.
+fn reseeded(config: &StressConfig, thread: usize, seed: u64) -> Vec<Command> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    (0..config.ops_per_thread)
+        .map(|i| {
+            let key = reference::key(rng.random_range(0..config.keys));
+            if !config.is_writer(thread) {
+                Command::Get { key }
+            } else if rng.random_range(0..4) == 0 {
+                Command::Del { key }
+            } else {
+                let value = format!("{}.{i}", config.thread_name(thread));
+                Command::Set { key, value }
+            }
+        })
+        .collect()
+}
+
+/// The reference's way of running the threads (a starting gate, outcomes sent on
+/// a channel, one deadline), with the flaw's variation on it.
+fn gated_threads(
+    flaw: Flaw,
+    store: &Arc<dyn KvStore>,
+    config: &StressConfig,
+    plans: &[Vec<Command>],
+    early: impl FnOnce(),
+) -> Results {
+    let (done, finished) = mpsc::channel();
+    let threads = plans.len();
+    let gate = Arc::new(Barrier::new(threads));
+    for (thread, plan) in plans.iter().cloned().enumerate() {
+        let (store, done, gate) = (Arc::clone(store), done.clone(), Arc::clone(&gate));
+        thread::Builder::new()
+            .name(config.thread_name(thread))
+            .spawn(move || {
+                gate.wait();
+                if flaw == Flaw::PanicReportedAsHang {
+                    // Nothing catches a panic here: the thread dies with it.
+                    let responses = reference::perform(&*store, &plan);
+                    let _ = done.send((thread, Ok(responses)));
+                } else {
+                    let outcome =
+                        panic::catch_unwind(AssertUnwindSafe(|| reference::perform(&*store, &plan)));
+                    let _ = done.send((
+                        thread,
+                        outcome.map_err(|p| reference::panic_message(&*p)),
+                    ));
+                }
+            })
+            .expect("the system can start a thread");
+    }
+    early();
+    let deadline = config.deadline;
+    let mut results: Results = vec![Err(format!("did not finish within {deadline:?}")); threads];
+    let give_up = Instant::now() + deadline;
+    for _ in 0..threads {
+        let wait = match flaw {
+            // A fresh deadline for each message.
+            Flaw::DeadlinePerThread => deadline,
+            _ => give_up.saturating_duration_since(Instant::now()),
+        };
+        match finished.recv_timeout(wait) {
+            Ok((thread, outcome)) => {
+                results[thread] = outcome.map_err(|message| match flaw {
+                    Flaw::PanicNotNamed => "failed".to_owned(),
+                    _ => format!("panicked: {message}"),
+                });
+            }
+            Err(_) if flaw == Flaw::DeadlinePerThread => continue,
+            Err(_) => break,
+        }
+    }
+    results
+}
+
+/// Starts every thread and collects what they have put in a shared list so far,
+/// forgetting to wait for them.
+fn never_waits(store: &Arc<dyn KvStore>, config: &StressConfig, plans: &[Vec<Command>]) -> Results {
+    let slots: Arc<Mutex<Vec<Option<Vec<Response>>>>> =
+        Arc::new(Mutex::new(vec![None; plans.len()]));
+    let gate = Arc::new(Barrier::new(plans.len()));
+    for (thread, plan) in plans.iter().cloned().enumerate() {
+        let (store, slots, gate) = (Arc::clone(store), Arc::clone(&slots), Arc::clone(&gate));
+        thread::spawn(move || {
+            gate.wait();
+            let responses = reference::perform(&*store, &plan);
+            slots.lock()[thread] = Some(responses);
+        });
+    }
+    let deadline = config.deadline;
+    let slots = slots.lock();
+    slots
+        .iter()
+        .map(|slot| {
+            slot.clone()
+                .ok_or_else(|| format!("did not finish within {deadline:?}"))
+        })
+        .collect()
+}
+
+/// The store behind a lock of the test's own: one call at a time.
+struct Serialised {
+    store: Arc<dyn KvStore>,
+    lock: Mutex<()>,
+}
+
+impl KvStore for Serialised {
+    fn get(&self, key: &str) -> Response {
+        let _one_at_a_time = self.lock.lock();
+        self.store.get(key)
+    }
+
+    fn set(&self, key: &str, value: &str) -> Response {
+        let _one_at_a_time = self.lock.lock();
+        self.store.set(key, value)
+    }
+
+    fn del(&self, key: &str) -> Response {
+        let _one_at_a_time = self.lock.lock();
+        self.store.del(key)
+    }
+
+    fn check_invariants(&self) -> Result<(), Violation> {
+        let _one_at_a_time = self.lock.lock();
+        self.store.check_invariants()
     }
 }
 
@@ -336,6 +577,83 @@ fn versions_count_sets(plans: &[Vec<Command>], seen: &[Vec<Response>]) -> Check 
         got.sort_unstable();
         if let Some(gap) = got.iter().zip(1..).find(|(v, n)| **v != *n) {
             return Check::Fail(format!("{key}'s SETs skipped version {}", gap.1));
+        }
+    }
+    Check::Pass
+}
+
+/// The reference's read check as a learner might write it, with the flaw's one
+/// mistake in it.
+fn flawed_read_check(
+    flaw: Flaw,
+    config: &StressConfig,
+    plans: &[Vec<Command>],
+    seen: &[Vec<Response>],
+) -> Check {
+    // Part 1: was each read written?
+    let values: HashSet<(String, String)> = writes(plans, seen)
+        .into_iter()
+        .map(|(key, _, value)| (key, value))
+        .collect();
+    let mut versions: HashSet<(String, u64)> = HashSet::new();
+    for (plan, responses) in plans.iter().zip(seen) {
+        for (command, response) in plan.iter().zip(responses) {
+            match (command, response) {
+                (Command::Set { key, .. }, Response::Stored { version, .. })
+                | (Command::Del { key }, Response::Deleted { version, .. }) => {
+                    versions.insert((key.clone(), *version));
+                }
+                _ => {}
+            }
+        }
+    }
+    let triples: HashSet<(String, u64, String)> = writes(plans, seen).into_iter().collect();
+    for (key, version, value) in reads(plans, seen) {
+        let written = match flaw {
+            Flaw::ReadsCheckValueOnly => values.contains(&(key.clone(), value.clone())),
+            Flaw::ReadsCheckVersionOnly => versions.contains(&(key.clone(), version)),
+            _ => triples.contains(&(key.clone(), version, value.clone())),
+        };
+        if !written {
+            return Check::Fail(format!(
+                "read {key} = {value:?} at v{version}, which no write produced"
+            ));
+        }
+    }
+    // Part 2: did a reader see a version go back?
+    let readers: Vec<usize> = match flaw {
+        Flaw::OrderCheckedOnWrongThreads => (0..config.readers).collect(),
+        _ => (config.writers..config.threads()).collect(),
+    };
+    let mut shared: BTreeMap<String, u64> = BTreeMap::new();
+    for t in readers {
+        let mut own: BTreeMap<String, u64> = BTreeMap::new();
+        let last_seen = if flaw == Flaw::VersionsComparedAcrossReaders {
+            &mut shared
+        } else {
+            &mut own
+        };
+        for (command, response) in plans[t].iter().zip(&seen[t]) {
+            let Command::Get { key } = command else {
+                continue;
+            };
+            let version = match response {
+                Response::Value { version, .. } => *version,
+                _ if flaw == Flaw::NotFoundIsVersionZero => 0,
+                _ => continue,
+            };
+            let reader = config.thread_name(t);
+            match last_seen.get(key).copied() {
+                Some(last) if version < last || (flaw == Flaw::VersionsStrictlyIncrease && version == last) => {
+                    return Check::Fail(format!(
+                        "{reader} read {key} at v{last}, then at v{version}: its version went back"
+                    ));
+                }
+                Some(_) if flaw == Flaw::ForgetsLastVersion => {}
+                _ => {
+                    last_seen.insert(key.clone(), version);
+                }
+            }
         }
     }
     Check::Pass

@@ -9,11 +9,12 @@ mod criteria;
 pub mod hints;
 pub mod fixtures;
 pub mod planted;
+pub mod watched;
 
 use std::sync::Arc;
 
 use probe_kit::{Graded, Probe};
-use reference::{Command, KvStore, StressConfig, StressReport};
+use reference::{Check, Command, KvStore, Response, StressConfig, StressReport};
 
 
 // The adapter macro names these through `$crate`, so that a generated probe crate
@@ -24,6 +25,8 @@ pub use reference;
 /// One implementation of lesson 03, seen through the reference's types.
 pub trait Subject: Clone + Send + Sync + 'static {
     fn plan(&self, config: &StressConfig, thread: usize) -> Vec<Command>;
+    /// Step 4 on its own: what the readers saw, judged against what the writers did.
+    fn check_reads(&self, config: &StressConfig, plans: &[Vec<Command>], seen: &[Vec<Response>]) -> Check;
     fn run_stress(&self, store: Arc<dyn KvStore>, config: &StressConfig) -> StressReport;
     /// The report as the implementation's `Display` prints it.
     fn render(&self, report: &StressReport) -> String;
@@ -95,6 +98,15 @@ macro_rules! adapt_crate {
                 thread: usize,
             ) -> Vec<$crate::reference::Command> {
                 $krate::plan(&Self::config(config), thread)
+            }
+
+            fn check_reads(
+                &self,
+                config: &$crate::reference::StressConfig,
+                plans: &[::std::vec::Vec<$crate::reference::Command>],
+                seen: &[::std::vec::Vec<$crate::reference::Response>],
+            ) -> $crate::reference::Check {
+                Self::check_out($krate::check_reads(&Self::config(config), plans, seen))
             }
 
             fn run_stress(
