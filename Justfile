@@ -30,6 +30,11 @@ diff lesson:
 book:
     mdbook serve book --open
 
+# Instructors: grade a class with this course's checker: `just grade learners/* --lesson 4`
+[no-exit-message]
+grade *args:
+    cargo kvlab grade {{args}}
+
 # Maintainers: the test suite, as CI runs it
 test:
     cargo test

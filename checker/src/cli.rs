@@ -40,6 +40,22 @@ pub enum Command {
         /// lesson01, 01 or 1
         lesson: String,
     },
+    /// Instructors: grade a class's submissions with this course's own checker
+    Grade {
+        /// Each learner's submission: a copy of the course, a git repository, a folder
+        /// of lesson crates, or a .tar/.tar.gz archive of one
+        #[arg(required = true)]
+        submissions: Vec<std::path::PathBuf>,
+        /// Grade only this lesson (repeat for more); all lessons by default
+        #[arg(long = "lesson", value_name = "LESSON")]
+        lessons: Vec<String>,
+        /// Where results.jsonl, results.csv and the staged crates go
+        #[arg(long, default_value = "target/kvlab/grades", value_name = "DIR")]
+        out: std::path::PathBuf,
+        /// Seed for every learner's random inputs (one seed makes learners comparable)
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Maintainers: prove every lesson crate under lessons/ is still an unsolved stub
     VerifyStubs,
     /// Internal: run one criterion of a built-in implementation in this process, as

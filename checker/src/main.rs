@@ -10,7 +10,7 @@ use checker::cli::{CheckArgs, Cli, Command};
 use checker::report::Status;
 use checker::terminal::Terminal;
 use checker::workspace::Workspace;
-use checker::{diff, hints, lessons, progress, stubs, watch};
+use checker::{diff, grade, hints, lessons, progress, stubs, watch};
 
 /// Every criterion passed.
 const PASS: u8 = 0;
@@ -82,6 +82,21 @@ fn run(command: Command) -> Result<u8> {
                 "{}",
                 diff::render(&Workspace::locate()?, lessons::find(&lesson)?)?
             );
+            Ok(PASS)
+        }
+        Command::Grade {
+            submissions,
+            lessons,
+            out,
+            seed,
+        } => {
+            let options = grade::Options {
+                submissions,
+                lessons,
+                out,
+                seed,
+            };
+            grade::run(&Workspace::locate()?, &options)?;
             Ok(PASS)
         }
         Command::VerifyStubs => verify_stubs(Workspace::locate()?),

@@ -6,6 +6,7 @@ use anyhow::{Result, bail};
 
 use crate::lessons::Lesson;
 
+#[derive(Debug, Clone)]
 pub struct Workspace {
     /// The course: its checker, probes, references, lock file and target folder.
     pub root: PathBuf,
