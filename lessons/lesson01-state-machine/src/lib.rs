@@ -5,6 +5,10 @@
 //! book's chapter "Lesson 01: the state machine" walks through every step, and
 //! `just check lesson01` grades your work and says what to fix next.
 //!
+//! Each doc comment below is a contract: what the function must do and what must stay
+//! true. How to get there is yours to work out; `just hint lesson01` gives one hint
+//! at a time when you are stuck, each closer to the code than the last.
+//!
 //! Every change goes through [`Store::apply`], one [`Command`] at a time. Each
 //! mutation takes the next number of one global sequence, so the whole history of the
 //! store is a single ordered log, and replaying that log rebuilds the same state.
@@ -71,7 +75,8 @@ pub enum Response {
 
 // ANCHOR: display
 impl fmt::Display for Response {
-    /// Step 4. Prints a response the way the transcript shows it:
+    /// Step 4. Prints a response exactly as the transcript shows it, on one line and
+    /// with nothing around it:
     ///
     /// | response                              | printed as             |
     /// |---------------------------------------|------------------------|
@@ -80,7 +85,10 @@ impl fmt::Display for Response {
     /// | `Stored { version: 2, seq: 7 }`       | `STORED v2 @7`         |
     /// | `Deleted { version: 3, seq: 9 }`      | `DELETED v3 @9`        |
     ///
-    /// The value is quoted and escaped as `{:?}` does. Book: "Step 4: print responses".
+    /// Any value must stay readable and unambiguous: it is printed in double quotes,
+    /// with quotes and other special characters inside it escaped the way Rust's
+    /// debug output of a string escapes them, so an empty value prints as `""`.
+    /// Book: "Step 4: print responses".
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         todo!("step 4: Display for Response")
     }
@@ -217,23 +225,33 @@ impl Store {
     // ANCHOR_END: apply
 
     // ANCHOR: get
-    /// Step 1. Reads `key` without changing anything: no sequence number is taken.
+    /// Step 1. Reads `key`. A read is never a write: the store, its entries and its
+    /// global sequence are exactly the same afterwards.
     ///
-    /// Returns `Response::Value` with a copy of the value and its version when the
-    /// key is live, and `Response::NotFound` when it was never written or is a
-    /// tombstone. [`Store::lookup`] does half the work. Book: "Step 1: read with get".
+    /// - A live key answers `Response::Value` with the key's current value and
+    ///   version.
+    /// - A key that was never written, or whose entry is a tombstone, answers
+    ///   `Response::NotFound`.
+    /// - The response owns what it carries: it borrows nothing from the store.
+    ///
+    /// Book: "Step 1: read with get".
     pub fn get(&self, key: &str) -> Response {
         todo!("step 1: Store::get")
     }
     // ANCHOR_END: get
 
     // ANCHOR: set
-    /// Step 2. Writes `value` under `key` as the next write of the store.
+    /// Step 2. Writes `value` under `key`. A SET is always a write, and every write
+    /// keeps these rules:
     ///
-    /// - Take the next global sequence number (the first write is number 1).
-    /// - The key's version is 1 if the key was never written, and one more than its
-    ///   entry's version otherwise, *including* when that entry is a tombstone.
-    /// - Store the new entry and answer `Response::Stored { version, seq }`.
+    /// - It has exactly one number of its own from the global sequence, one more than
+    ///   the last write's (the first write of a store is number 1); afterwards
+    ///   [`Store::global_seq`] is that number.
+    /// - The key's version goes up by exactly one: 1 for a key never written, the
+    ///   old version plus one for any key with an entry, *including* a tombstone.
+    /// - Afterwards the key's entry is live with `value`, the new version and this
+    ///   write's number; no other key's entry changes.
+    /// - It answers `Response::Stored` with that version and that number.
     ///
     /// Book: "Step 2: write with set".
     fn set(&mut self, key: String, value: String) -> Response {
@@ -242,12 +260,15 @@ impl Store {
     // ANCHOR_END: set
 
     // ANCHOR: del
-    /// Step 3. Deletes `key` by writing a tombstone.
+    /// Step 3. Deletes `key`. What counts as a write decides everything here:
     ///
-    /// - If the key has no live value (never written, or already a tombstone), this
-    ///   is not a write: change nothing, take no sequence number, answer `NotFound`.
-    /// - Otherwise take the next sequence number, replace the entry with a tombstone
-    ///   (`value: None`) one version up, and answer `Response::Deleted { version, seq }`.
+    /// - The DEL of a key with no live value (never written, or already a tombstone)
+    ///   is *not* a write: the store is exactly the same afterwards, global sequence
+    ///   included, and it answers `Response::NotFound`.
+    /// - The DEL of a live key is a write, under the same rules as a SET (one new
+    ///   number of its own, the key's version up by one, no other entry touched).
+    ///   The key keeps an entry: a tombstone (`value: None`) carrying the new version
+    ///   and this write's number. It answers `Response::Deleted` with those two.
     ///
     /// Book: "Step 3: delete with del".
     fn del(&mut self, key: String) -> Response {
@@ -262,18 +283,28 @@ impl Store {
     }
 
     // ANCHOR: check_invariants
-    /// Step 5. Checks the invariants that every state reachable through `apply`
-    /// keeps, and returns the first broken one as a [`Violation`]:
+    /// Step 5. Judges any state, however it was built: `Ok(())` exactly when it keeps
+    /// the four invariants every state reachable through `apply` keeps, and
+    /// otherwise `Err` with the [`Violation`] of a rule it breaks:
     ///
     /// 1. no entry's `seq` is beyond `global_seq` (`SeqFromTheFuture`);
-    /// 2. no entry's `version` is 0 or greater than its `seq` (`ImpossibleVersion`);
+    /// 2. no entry's `version` is 0 or greater than its own `seq` (`ImpossibleVersion`);
     /// 3. no two entries share a `seq` (`DuplicateSeq`);
-    /// 4. the versions of all entries, tombstones included, add up to `global_seq`
-    ///    (`WritesUnaccounted`).
+    /// 4. the versions of all entries add up to `global_seq` (`WritesUnaccounted`).
     ///
-    /// Check each entry for 1, 2 and 3 in key order, then 4 once at the end. Store
-    /// states for tests are built with [`Store::from_parts`].
-    /// Book: "Step 5: check the invariants".
+    /// What must stay true of the answer:
+    ///
+    /// - Tombstones are entries: every rule applies to them, and their versions count.
+    /// - The violation carries the numbers and keys exactly as the state has them:
+    ///   for rule 3, `first` is the key that comes earlier in key order and `second`
+    ///   the later one; for rule 4, `versions_total` is the sum over every entry.
+    /// - When several rules are broken, the one reported is the first found walking
+    ///   the entries in key order, rules 1 to 3 for each entry, with rule 4 last.
+    /// - Valid states include an empty store, a store of tombstones only, and numbers
+    ///   as large as `u64::MAX`; none of them is an error.
+    ///
+    /// The state is only read. Build states of your own for tests with
+    /// [`Store::from_parts`]. Book: "Step 5: check the invariants".
     pub fn check_invariants(&self) -> Result<(), Violation> {
         todo!("step 5: Store::check_invariants")
     }
@@ -281,9 +312,13 @@ impl Store {
 }
 
 // ANCHOR: replay
-/// Step 6. Applies `log` in order to a new store and returns the store with every
-/// response, in order. The same log must always give the same state and the same
-/// responses. Book: "Step 6: replay the log".
+/// Step 6. The store that applying `log` to a new store reaches, and the responses
+/// on the way: one per command, in log order, each the very response `apply` gives
+/// for that command at that point of the log.
+///
+/// Nothing but the log decides the outcome: replaying the same log again, in the
+/// same program or another, gives an equal store and equal responses. The log is
+/// only borrowed and stays as it was. Book: "Step 6: replay the log".
 pub fn replay(log: &[Command]) -> (Store, Vec<Response>) {
     todo!("step 6: replay")
 }
