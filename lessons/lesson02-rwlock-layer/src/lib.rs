@@ -5,6 +5,10 @@
 //! state machine are given. The book's chapter "Lesson 02: the reader-writer layer"
 //! walks through every step, and `just check lesson02` grades your work.
 //!
+//! Each doc comment below is a contract: what the method must do and what must stay
+//! true while many threads call it. How to get there is yours to work out; `just hint
+//! lesson02` gives one hint at a time when you are stuck, each closer to the code.
+//!
 //! One state machine, many threads. [`ConcurrentStore`] keeps the lesson 01 state
 //! machine behind a reader-writer lock: any number of GETs read it at the same time
 //! through the shared side of the lock, and a SET or a DEL changes it alone, through
@@ -52,8 +56,10 @@ impl StateMachine for Store {
 // ANCHOR: concurrent_store
 /// The state machine behind a reader-writer lock, ready to be shared by threads.
 pub struct ConcurrentStore<M = Store> {
-    /// The only way to the machine: `self.machine.read()` gives a shared guard
-    /// (`&M` through it), `self.machine.write()` an exclusive one (`&mut M`).
+    /// The only way to the machine, and all that protects it: every look at the
+    /// machine happens while the lock is held on its shared side (any number of
+    /// threads at once), every change while it is held on its exclusive side (one
+    /// thread, and nobody else inside).
     machine: RwLock<M>,
 }
 // ANCHOR_END: concurrent_store
@@ -87,14 +93,19 @@ impl<M: StateMachine> ConcurrentStore<M> {
     }
 
     // ANCHOR: get
-    /// Step 1. GET under the shared lock.
+    /// Step 1. GET: answers what lesson 01's rules give for the machine's state at
+    /// one moment, `Response::Value { value, version }` for a live key and
+    /// `Response::NotFound` otherwise. What must stay true:
     ///
-    /// Take the *read* side of the lock, so that any number of GETs can be inside
-    /// at the same time, and look the key up with [`StateMachine::lookup`]. It lends
-    /// you the entry only while the guard lives: build the answer from a *copy*
-    /// before the guard goes away. Answer `Response::Value { value, version }` for a
-    /// live key and `Response::NotFound` otherwise. Do not take the write side, and
-    /// do not go through `apply` (it needs `&mut`, that is, the write side).
+    /// - A GET changes nothing, and it never keeps another reader out: any number of
+    ///   GETs (and invariant checks) are inside the machine at the same time.
+    /// - It never sees a write halfway done: while it looks, no writer is inside.
+    /// - The value and the version come from one look at one state, not from two
+    ///   looks that a write could fall between.
+    /// - The response owns what it carries: nothing borrowed from the machine
+    ///   outlives the moment the lock protects it.
+    /// - It waits for the lock at most once per call, and holds no other lock.
+    ///
     /// Book: "Step 1: GET under the shared lock".
     pub fn get(&self, key: &str) -> Response {
         todo!("step 1: ConcurrentStore::get")
@@ -102,23 +113,33 @@ impl<M: StateMachine> ConcurrentStore<M> {
     // ANCHOR_END: get
 
     // ANCHOR: set
-    /// Step 2. SET under the exclusive lock.
+    /// Step 2. SET: the machine itself applies `Command::set(key, value)`, and the
+    /// SET answers exactly what the machine answers. What must stay true:
     ///
-    /// Take the *write* side of the lock and apply `Command::set(key, value)` to the
-    /// machine; answer what `apply` answers. While you hold the write guard no
-    /// reader and no other writer is inside, so keep the section short: build the
-    /// command before you lock. Book: "Step 2: SET under the exclusive lock".
+    /// - While the command is applied, no other thread is inside the machine, no
+    ///   reader and no other writer, and the change is made to the one machine every
+    ///   thread sees (never to a copy put back later).
+    /// - A SET waiting for its turn waits in the lock's own queue: once it waits, new
+    ///   readers queue behind it, so a steady stream of GETs cannot keep it out.
+    /// - Others are kept out only as long as the state needs: work that needs no
+    ///   protection happens outside the exclusive section.
+    ///
+    /// Book: "Step 2: SET under the exclusive lock".
     pub fn set(&self, key: &str, value: &str) -> Response {
         todo!("step 2: ConcurrentStore::set")
     }
     // ANCHOR_END: set
 
     // ANCHOR: del
-    /// Step 3. DEL under the exclusive lock.
+    /// Step 3. DEL: the machine itself applies `Command::del(key)`, under every rule
+    /// of SET, and the DEL answers exactly what the machine answers (`NotFound` for
+    /// a key with no live value). What must stay true as well:
     ///
-    /// Like `set`, with `Command::del(key)`. `apply` already decides whether the key
-    /// is live and answers `NotFound` if not: do not check with `self.get` first
-    /// (while you hold the write lock, `get` would wait for you forever).
+    /// - Deciding whether the key is live and writing its tombstone happen in one
+    ///   exclusive section: no other thread gets in between the two.
+    /// - A thread never asks for the lock while it already holds it: that request
+    ///   would wait for itself forever.
+    ///
     /// Book: "Step 3: DEL under the exclusive lock".
     pub fn del(&self, key: &str) -> Response {
         todo!("step 3: ConcurrentStore::del")
@@ -126,9 +147,10 @@ impl<M: StateMachine> ConcurrentStore<M> {
     // ANCHOR_END: del
 
     // ANCHOR: check_invariants
-    /// Step 4. Checks the machine's invariants under the shared lock, with
-    /// [`StateMachine::check_invariants`]: no writer can be halfway through a
-    /// command while you look. Book: "Step 4: the invariants under the shared lock".
+    /// Step 4. The machine's own verdict on its invariants
+    /// ([`StateMachine::check_invariants`]), for a state no writer is halfway through.
+    /// It only reads: it runs side by side with GETs and with other checks, and keeps
+    /// out only writers. Book: "Step 4: the invariants under the shared lock".
     pub fn check_invariants(&self) -> Result<(), Violation> {
         todo!("step 4: ConcurrentStore::check_invariants")
     }
