@@ -7,6 +7,10 @@
 //! every step; `just stress` (or `cargo run` in this folder) runs your test on
 //! lesson 02's store, and `just check lesson03` grades it by what it catches.
 //!
+//! Each doc comment below is a contract: what the function must do, what must stay
+//! true and what the report must say. How to get there is yours to work out; `just
+//! hint lesson03` gives one hint at a time when you are stuck, each closer to the code.
+//!
 //! Writer and reader threads hammer one store with operations drawn from a seed;
 //! afterwards the test checks that every thread finished, that the store's
 //! invariants hold, and that what the readers saw is consistent with what the
@@ -153,17 +157,18 @@ impl StressReport {
 }
 
 // ANCHOR: plan
-/// Step 1. The operations of thread `thread`, drawn from the seed.
+/// Step 1. The operations thread `thread` will perform, decided by the seed alone.
 ///
-/// - Make one generator for this thread with `StdRng::seed_from_u64`, from
-///   `config.seed` *and* `thread` (mix them, for example `config.seed ^ (thread as
-///   u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)`), so that the same seed gives
-///   the same operations and each thread gets its own. Never `rand::rng()`.
-/// - Return `config.ops_per_thread` commands. Each picks its key with
-///   `key(rng.random_range(0..config.keys))`.
-/// - A reader (`!config.is_writer(thread)`) only GETs. A writer DELs one time in
-///   four and SETs otherwise, with a value no other write uses: for operation `i`,
-///   `format!("{}.{i}", config.thread_name(thread))`.
+/// - Replayable: the same `config` and `thread` give the same operations on every
+///   call and in every run, whatever the other threads or the scheduler do.
+/// - Each thread gets operations of its own, and every bit of the seed counts:
+///   another seed gives every thread other operations.
+/// - Exactly `config.ops_per_thread` commands, each on a key drawn at random among
+///   `key(0)` to `key(config.keys - 1)`, so that over a run every key is used.
+/// - A reader only GETs. A writer only SETs and DELs, about one DEL in four.
+/// - Every SET of the whole run writes a value no other SET writes (naming the
+///   thread and the operation's place in its plan, say), so that a value a reader
+///   sees names the one write that produced it.
 ///
 /// Book: "Step 1: plan each thread's operations from the seed".
 pub fn plan(config: &StressConfig, thread: usize) -> Vec<Command> {
@@ -172,29 +177,33 @@ pub fn plan(config: &StressConfig, thread: usize) -> Vec<Command> {
 // ANCHOR_END: plan
 
 // ANCHOR: perform
-/// Step 2. Runs one thread's plan against the store, in order, and returns every
-/// response, in the same order: `Command::Get { key }` is `store.get(key)`, and so
-/// on. Book: "Step 2: perform a plan".
+/// Step 2. Performs `plan` on `store` from the calling thread: each command, in plan
+/// order, through the store operation of the same kind with the command's own key
+/// (and value), and nothing else. Returns one response per command, in the same
+/// order, each exactly as the store gave it. Book: "Step 2: perform a plan".
 pub fn perform(store: &dyn KvStore, plan: &[Command]) -> Vec<Response> {
     todo!("step 2: perform")
 }
 // ANCHOR_END: perform
 
 // ANCHOR: run_threads
-/// Step 3. Runs every plan on a thread of its own, all at once, and waits for them
-/// until the configured deadline: one result per thread, `Err` saying why for a
-/// thread that panicked or did not finish.
+/// Step 3. Performs `plans[t]` on a thread of its own for every `t`, all at the same
+/// time, and returns one result per plan, in plan order: `Ok` with what that
+/// thread's [`perform`] returned, or `Err` saying why there is none.
 ///
-/// - Start *every* thread before waiting for any (name thread `t` with
-///   `config.thread_name(t)` through `thread::Builder`). Each first waits at a
-///   `Barrier` for all the threads (a starting gate: otherwise the first threads
-///   may be done before the last ones start), then runs `perform` inside
-///   `panic::catch_unwind`, then sends `(t, outcome)` on an `mpsc` channel.
-/// - Do not keep the `JoinHandle`s: `join` cannot give up. Receive the outcomes with
-///   `recv_timeout`, against one deadline `config.deadline` from now.
-/// - A panicked thread's result is `Err(format!("panicked: {message}"))` (see
-///   [`panic_message`]); a thread that did not send in time gets
-///   `Err(format!("did not finish within {:?}", config.deadline))`.
+/// - Thread `t` is named `config.thread_name(t)`, and calls the store directly: the
+///   test adds no lock of its own around the calls.
+/// - The threads really overlap: none begins its operations before all of them
+///   exist, so the first cannot be done before the last has started.
+/// - It always returns, about `config.deadline` after it was called at the latest,
+///   whatever the store does: one deadline for the whole run (not one per thread),
+///   and a thread stuck in the store is left behind, never waited for past it.
+/// - Before the deadline it returns only once every thread has reported its
+///   outcome: a thread whose result is `Ok` is done with the store.
+/// - A thread's panic never reaches the caller. That thread's result is
+///   `Err("panicked: {message}")`, the message as [`panic_message`] gives it; a
+///   thread with no outcome by the deadline gets `Err("did not finish within
+///   {deadline:?}")`, the deadline printed as `Duration`'s `Debug` prints it.
 ///
 /// Book: "Step 3: run the threads, with a deadline".
 pub fn run_threads(
@@ -221,34 +230,43 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 // ANCHOR: check_reads
 /// Step 4. Is what the readers saw consistent with what the writers did?
 ///
-/// `plans[t]` is what thread `t` did and `seen[t]` what it got back, in order.
-/// 1. Every value a reader saw was written by some acknowledged write: collect the
-///    `(key, version, value)` of every SET answered `Stored`; every GET answered
-///    `Value` must match one. Otherwise fail with
+/// `plans[t]` is what thread `t` did and `seen[t]` what it got back, in order. The
+/// answer is `Check::Pass` exactly when both rules hold, and otherwise `Check::Fail`
+/// naming the first broken read (never `Skipped`: this check can always run):
+///
+/// 1. Every value a reader saw was written: for each GET answered `Value`, some SET
+///    of that same key with that same value was answered `Stored` at that same
+///    version. Otherwise the text is
 ///    `"{reader} read {key} = {value:?} at v{version}, which no write produced"`.
-/// 2. No reader saw a key's version go down: remember, per reader and per key, the
-///    last version read. Otherwise fail with
+/// 2. No reader saw a key's version go down: within one reader's own reads, in its
+///    order, the versions it read of one key never decrease. Otherwise the text is
 ///    `"{reader} read {key} at v{last}, then at v{version}: its version went back"`.
 ///
-/// `{reader}` is `config.thread_name(t)`. Book: "Step 4: check what the readers saw".
+/// A correct store must pass. A read may show any version that was current at some
+/// moment during the GET, not only the newest; reading a version twice is fine; a
+/// DEL takes a version too, so a key's versions have gaps; and an answer with no
+/// version (`NotFound`) says nothing about versions. `{reader}` is
+/// `config.thread_name(t)`. Book: "Step 4: check what the readers saw".
 pub fn check_reads(config: &StressConfig, plans: &[Vec<Command>], seen: &[Vec<Response>]) -> Check {
     todo!("step 4: check_reads")
 }
 // ANCHOR_END: check_reads
 
 // ANCHOR: run_stress
-/// Step 5. The stress test: plan, run, and check everything that can be checked.
+/// Step 5. The stress test: every thread performs [`plan`]`(config, t)` through
+/// [`run_threads`], and the report says what can be known about the run.
 ///
-/// - Plan every thread (`plan(config, t)` for `t` in `0..config.threads()`), then
-///   time `run_threads` with `Instant::now()`.
-/// - `operations` counts the responses of the threads that finished.
-/// - If a thread failed, `finished` is `Check::Fail("{thread name} {why}")` for the
-///   first one, and `invariants` and `reads` are both
-///   `Check::Skipped("not every thread finished")`: a stuck thread may hold the
-///   store's lock, so do not call the store again.
-/// - Otherwise `finished` passes, `invariants` is the store's `check_invariants`
-///   (`Check::Fail(violation.to_string())` on an error), and `reads` is
-///   `check_reads`.
+/// - `threads` counts every thread of the run, writers and readers; `operations`
+///   the responses of the threads that finished; `elapsed` how long the threads ran.
+/// - `finished` is `Pass` when every thread finished, and otherwise
+///   `Fail("{thread name} {why}")` for the first thread, in thread order, that did
+///   not, with the reason its result gives.
+/// - When a thread did not finish, the store is not called again (a stuck thread
+///   may hold its lock, and any call could wait forever): `invariants` and `reads`
+///   are both `Skipped("not every thread finished")`.
+/// - Otherwise `invariants` is the store's own verdict, asked once every thread is
+///   done (`Fail` with the violation's text on an error), and `reads` is what
+///   [`check_reads`] says of the plans and of what the threads got back.
 ///
 /// Book: "Step 5: put it together".
 pub fn run_stress(store: Arc<dyn KvStore>, config: &StressConfig) -> StressReport {
@@ -267,7 +285,7 @@ impl fmt::Display for Check {
     }
 }
 
-/// Step 6. The report, one line per fact, in this order:
+/// Step 6. The report as five lines, one per fact, exactly in this shape and order:
 ///
 /// ```text
 /// 8 threads, 8000 operations total
@@ -277,9 +295,9 @@ impl fmt::Display for Check {
 /// time: 12.345ms
 /// ```
 ///
-/// Each check prints as `Check`'s `Display` does (`PASS`, `FAIL (why)`,
-/// `SKIPPED (why)`). The time is `elapsed` printed with `{:?}`; no newline after
-/// the last line. Book: "Step 6: print the report".
+/// Each check reads as `Check`'s `Display` shows it (`PASS`, `FAIL (why)`,
+/// `SKIPPED (why)`), the time as `Duration`'s `Debug` shows `elapsed`. No newline
+/// follows the last line. Book: "Step 6: print the report".
 impl fmt::Display for StressReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         todo!("step 6: Display for StressReport")
