@@ -12,8 +12,9 @@ const LATENCY: &str = "kvlab_operation_duration_seconds";
 
 impl Stats {
     // ANCHOR: render
-    /// Step 7. The stats as Prometheus text exposition format. Five metric families,
-    /// in this order, each introduced by the two lines that [`header`] writes:
+    /// Step 7. The stats as Prometheus text exposition format, and nothing else: five
+    /// metric families, in this order, each introduced by its `# HELP` and `# TYPE`
+    /// lines as [`header`] writes them, then its samples, one per line:
     ///
     /// 1. `kvlab_operations_total` (counter, help [`OPERATIONS_HELP`]): one sample per
     ///    kind, `kvlab_operations_total{op="get"} 12`, in the order of [`Op::ALL`];
@@ -21,12 +22,14 @@ impl Stats {
     ///    (counters, help [`HITS_HELP`], [`MISSES_HELP`], [`ERRORS_HELP`]): one sample
     ///    each, without labels;
     /// 5. `kvlab_operation_duration_seconds` (histogram, help [`LATENCY_HELP`]): for each
-    ///    kind, one `_bucket{op="get",le="..."}` line per bucket whose value is the
-    ///    *running total* (cumulative), `le` being the bound written with
+    ///    kind, in the same order, one `_bucket{op="get",le="..."}` line per bucket,
+    ///    counting every sample at or below its bound (cumulative, so the `+Inf`
+    ///    bucket counts them all), `le` being the bound written with
     ///    [`format_seconds`] or `+Inf` for the last; then `_sum{op="get"}` (the sum in
     ///    seconds, with [`format_seconds`]) and `_count{op="get"}`.
     ///
-    /// Every line ends with `\n`. Book: "Step 7: render for Prometheus".
+    /// The text says exactly what the stats say. Every line ends with `\n`.
+    /// Book: "Step 7: render for Prometheus".
     pub fn render_prometheus(&self) -> String {
         todo!("step 7: Stats::render_prometheus")
     }

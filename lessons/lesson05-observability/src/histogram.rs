@@ -35,9 +35,8 @@ pub fn upper_bound(index: usize) -> Option<Duration> {
 /// | ...              | i      | 2^i µs           |
 /// | above 2^20 µs    | 21     | +Inf             |
 ///
-/// Hint: round up to whole microseconds first (`as_nanos().div_ceil(1_000)`); then
-/// the answer is the number of bits of `micros - 1` (`leading_zeros` helps). No loop
-/// and no floating point needed. Book: "Step 2: choose the bucket".
+/// Every latency has exactly one bucket, from zero up to `Duration::MAX`, and a
+/// bound belongs to its own bucket, not the next. Book: "Step 2: choose the bucket".
 pub fn bucket_index(latency: Duration) -> usize {
     todo!("step 2: bucket_index")
 }
@@ -66,19 +65,20 @@ impl Histogram {
     }
 
     // ANCHOR: record
-    /// Step 3. Counts one sample: one more in its bucket ([`bucket_index`]), and its
-    /// nanoseconds added to `sum_nanos`. Lock-free: two atomic additions, with the
-    /// ordering you chose for the counters in step 1 (and a comment saying why).
-    /// Book: "Step 3: record a latency".
+    /// Step 3. Counts one sample: one more in the bucket [`bucket_index`] gives it,
+    /// and its length in nanoseconds added to `sum_nanos`. Any number of threads
+    /// record at once, without a lock and without losing a sample; the ordering is
+    /// the weakest that is enough, as for the counters in step 1, with a comment
+    /// saying why. Book: "Step 3: record a latency".
     pub fn record(&self, latency: Duration) {
         todo!("step 3: Histogram::record")
     }
     // ANCHOR_END: record
 
     // ANCHOR: snapshot
-    /// Step 5. Copies every bucket and the sum into a plain [`HistogramSnapshot`], one
-    /// atomic load each (`std::array::from_fn` builds the array).
-    /// Book: "Step 5: read the stats without the lock".
+    /// Step 5. Every bucket and the sum as a plain [`HistogramSnapshot`], each value
+    /// one its atomic really held. Reading takes no lock and changes nothing: no
+    /// bucket is reset. Book: "Step 5: read the stats without the lock".
     pub fn snapshot(&self) -> HistogramSnapshot {
         todo!("step 5: Histogram::snapshot")
     }
@@ -105,17 +105,16 @@ impl HistogramSnapshot {
     }
 
     // ANCHOR: percentile
-    /// Step 6. The upper bound of the bucket holding the `q`-quantile (`q` in 0..=1):
-    /// at least a fraction `q` of the samples are at or below it.
+    /// Step 6. The upper bound of the bucket holding the `q`-quantile (`q` in 0..=1).
     ///
     /// - `None` when the histogram has no samples.
-    /// - The rank wanted is `ceil(q * count)`, and at least 1.
-    /// - Walk the buckets adding up their samples; the first bucket whose running
-    ///   total *reaches* the rank is the answer: its [`upper_bound`], or
-    ///   `Duration::MAX` when it is the last, unbounded bucket.
+    /// - Otherwise the smallest bucket bound ([`upper_bound`]) with at least
+    ///   `ceil(q * count)` samples at or below it, and always at least one sample
+    ///   (so `q = 0` gives the bucket of the fastest sample).
+    /// - `Duration::MAX` when that bucket is the last, unbounded one.
     ///
-    /// Example: 50 samples of 3 µs and 50 of 100 µs: `percentile(0.5)` is 4 µs (rank
-    /// 50, reached in the 4 µs bucket), `percentile(0.51)` is 128 µs.
+    /// Example: 50 samples of 3 µs and 50 of 100 µs: `percentile(0.5)` is 4 µs (50
+    /// samples are at or below it), `percentile(0.51)` is 128 µs.
     /// Book: "Step 6: percentiles".
     pub fn percentile(&self, q: f64) -> Option<Duration> {
         todo!("step 6: HistogramSnapshot::percentile")

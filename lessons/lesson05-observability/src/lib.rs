@@ -7,6 +7,10 @@
 //! fix next, and `just live` (or `cargo run --example live` in this folder) shows
 //! your numbers moving while threads work on the store.
 //!
+//! Each doc comment below is a contract: what the function must do and what must stay
+//! true while threads record and read. How to get there is yours to work out; `just
+//! hint lesson05` gives one hint at a time when you are stuck, each closer to the code.
+//!
 //! A store that cannot say what it is doing cannot be run. This crate counts every
 //! operation (GET, SET, DEL, hits, misses, errors) and keeps a latency histogram per
 //! kind of operation, all in atomics that sit *beside* the store's lock, never behind
@@ -216,14 +220,16 @@ impl<M: StateMachine, C: Clock> Store<M, C> {
     // ANCHOR: execute
     /// Step 4. Runs one command and records it in the metrics.
     ///
-    /// - Read the time with `self.clock.now()` (never `Instant::now()`: the checker
-    ///   runs your store on a fake clock) before anything else, and again once the
-    ///   answer is known; the latency is the difference
-    ///   (`saturating_duration_since`).
-    /// - [`validate`] the command; if it is valid, run it with `self.apply_locked`.
-    /// - Record the call with `self.metrics.record(op, &result, latency)` *after* the
-    ///   lock is released (it is, once `apply_locked` returns), rejected calls too:
-    ///   every call counts exactly once.
+    /// - A command [`validate`] refuses never reaches the state machine: the answer is
+    ///   `Err` with the reason. Any other command is answered by the state machine,
+    ///   under the store's lock as `apply_locked` takes it.
+    /// - Every call is recorded exactly once, refused ones included: its kind, its
+    ///   outcome and its latency.
+    /// - The latency is the time from the call to its answer, the wait for the lock
+    ///   included, as the store's own clock (`self.clock`) tells it: the checker runs
+    ///   the store on a fake clock, so any other clock records other latencies.
+    /// - Nothing is recorded while the store's lock is held: the lock protects the
+    ///   state, not the metrics.
     ///
     /// Book: "Step 4: time each operation".
     pub fn execute(&self, command: Command) -> Result<Response, Rejected> {
@@ -244,11 +250,12 @@ impl<M: StateMachine, C: Clock> Store<M, C> {
     // ANCHOR_END: apply_locked
 
     // ANCHOR: store_stats
-    /// Step 5. The metrics as they are now, as a plain [`Stats`].
+    /// Step 5. The store's metrics as they are now, as a plain [`Stats`].
     ///
-    /// This must not take the store's lock, not even a read lock: the checker calls it
-    /// while a writer holds the lock, and expects an answer. [`Metrics::stats`] does
-    /// the work. Book: "Step 5: read the stats without the lock".
+    /// It answers at once even while a writer holds the store's lock: it never takes
+    /// that lock, not even its shared side, and waits for nothing. Any number of
+    /// threads may call it while others work on the store.
+    /// Book: "Step 5: read the stats without the lock".
     pub fn stats(&self) -> Stats {
         todo!("step 5: Store::stats")
     }

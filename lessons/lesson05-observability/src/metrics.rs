@@ -30,12 +30,15 @@ impl Counters {
     // ANCHOR: count
     /// Step 1. Counts one call of `op` that ended in `result`:
     ///
-    /// - one more in the counter of its kind (`gets`, `sets` or `dels`), always;
-    /// - and one more in `errors` if it was rejected (`Err`), or, for a GET that was
-    ///   answered, in `hits` (a `Response::Value`) or `misses` (anything else).
+    /// - the counter of its kind (`gets`, `sets` or `dels`) goes up by one, always;
+    /// - a rejected call (`Err`) also counts one in `errors`; a GET that was answered
+    ///   counts one in `hits` for a `Response::Value` and in `misses` for any other
+    ///   answer; an answered SET or DEL counts nothing more.
     ///
-    /// Use `fetch_add`, with the weakest `std::sync::atomic::Ordering` that is enough,
-    /// and a comment that says why it is enough. Book: "Step 1: count with atomics".
+    /// Any number of threads count at the same time, and not one count may be lost
+    /// between them. Counting takes no lock and never waits. Use the weakest memory
+    /// ordering that is enough, and say in a comment why it is enough.
+    /// Book: "Step 1: count with atomics".
     pub fn count(&self, op: Op, result: &Result<Response, Rejected>) {
         todo!("step 1: Counters::count")
     }
@@ -62,9 +65,15 @@ impl Metrics {
     }
 
     // ANCHOR: stats
-    /// Step 5. Copies every atomic into a plain [`Stats`]: one load per counter, and
-    /// [`Histogram::snapshot`] for each histogram (`self.latency.each_ref().map(...)`).
-    /// Never reset anything, and never compute one counter from others.
+    /// Step 5. Every counter and every histogram (as [`Histogram::snapshot`] copies
+    /// it, in the order of `latency`) as a plain [`Stats`]. What must stay true:
+    ///
+    /// - Each number is one its own atomic really held, never worked out from other
+    ///   counters read at other moments.
+    /// - Reading changes nothing: nothing is reset, so no number ever goes down from
+    ///   one call to the next, even while other threads record.
+    /// - No lock: it never waits for a thread that records.
+    ///
     /// Book: "Step 5: read the stats without the lock".
     pub fn stats(&self) -> Stats {
         todo!("step 5: Metrics::stats")
