@@ -9,7 +9,7 @@ use probe_kit::Info;
 use crate::build::{self, Built};
 use crate::lessons::Lesson;
 use crate::probe::{Ended, ProbeCommand};
-use crate::report::{CriterionReport, Report, Status};
+use crate::report::{CriterionReport, FailureKind, Report, Status};
 use crate::workspace::Workspace;
 
 /// Once one criterion has hung, how long each of the others may run. They run side by
@@ -149,11 +149,10 @@ pub fn check(
         let run = probe.run_watched(info.id, seed, deadline, &mut |doing, elapsed| {
             watcher.running(info, doing, elapsed)
         })?;
-        let hang = match &run.ended {
-            Ended::Hung { .. } => Some(run.last_progress.clone()),
-            _ => None,
-        };
+        let step = run.last_progress.clone();
         let report = CriterionReport::from_run(info, run, lesson.threads);
+        // A hang the checker saw, or one the criterion saw from inside.
+        let hang = (report.failure == Some(FailureKind::Hang)).then_some(step);
         watcher.finished(&report);
         results.push(report);
         if let Some(step) = hang {

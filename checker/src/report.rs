@@ -132,6 +132,8 @@ impl CriterionReport {
             .last_progress
             .map(|p| format!(" while {p}"))
             .unwrap_or_default();
+        // Set when the criterion chose a hint for what it saw: that one stays.
+        let mut chose_hint = false;
         let (kind, expected, seen, detail) = match run.ended {
             Ended::Reported(Outcome::Pass) => {
                 report.status = Status::Pass;
@@ -149,11 +151,18 @@ impl CriterionReport {
                 seen,
                 detail,
                 hint,
+                stuck,
             }) => {
                 if let Some(hint) = hint {
                     report.hint = hint;
+                    chose_hint = true;
                 }
-                (FailureKind::Wrong, expected, seen, detail)
+                let kind = if stuck {
+                    FailureKind::Hang
+                } else {
+                    FailureKind::Wrong
+                };
+                (kind, expected, seen, detail)
             }
             Ended::Reported(Outcome::Panic { message, location }) => (
                 FailureKind::Panic,
@@ -191,7 +200,7 @@ impl CriterionReport {
         };
         // A hang, a crash or a run the checker cannot believe says nothing about the
         // criterion's rule, so its fixed hint would point at the wrong step.
-        if let Some(hint) = kind.hint(threads) {
+        if let Some(hint) = kind.hint(threads).filter(|_| !chose_hint) {
             report.hint = hint.to_owned();
         }
         report.failure = Some(kind);

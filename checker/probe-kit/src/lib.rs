@@ -51,6 +51,9 @@ pub struct Failure {
     /// A hint chosen for the evidence seen, in place of the criterion's own: a
     /// criterion that can tell a wrong version from a lost update says which.
     pub hint: Option<String>,
+    /// The criterion saw a thread that never came back (it gave up waiting on it):
+    /// the checker treats this like a hang it saw itself.
+    pub stuck: bool,
 }
 
 impl Failure {
@@ -60,11 +63,18 @@ impl Failure {
             seen: seen.to_string(),
             detail: None,
             hint: None,
+            stuck: false,
         }
     }
 
     pub fn with_detail(mut self, detail: impl fmt::Display) -> Self {
         self.detail = Some(detail.to_string());
+        self
+    }
+
+    /// Marks the failure as a thread that never returned (a deadlock, an endless loop).
+    pub fn stuck(mut self) -> Self {
+        self.stuck = true;
         self
     }
 

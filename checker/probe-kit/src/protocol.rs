@@ -46,6 +46,9 @@ pub enum Outcome {
         detail: Option<String>,
         /// A hint that follows the evidence, in place of the criterion's own.
         hint: Option<String>,
+        /// A thread never returned: a hang the criterion saw from inside.
+        #[serde(default)]
+        stuck: bool,
     },
     /// The implementation reached a `todo!()`; `step` is its message.
     NotImplemented {

@@ -74,6 +74,7 @@ fn run_caught(probe: &dyn Probe, id: &str, ctx: &Ctx) -> Outcome {
                 .into(),
             detail: None,
             hint: None,
+            stuck: false,
         },
         (_, Some((message, location))) => classify_panic(message, location),
         (Ok(Some(Ok(()))), None) => Outcome::Pass,
@@ -82,6 +83,7 @@ fn run_caught(probe: &dyn Probe, id: &str, ctx: &Ctx) -> Outcome {
             seen: f.seen,
             detail: f.detail,
             hint: f.hint,
+            stuck: f.stuck,
         },
         (Err(_), None) => Outcome::Panic {
             message: "panicked".into(),
