@@ -521,10 +521,9 @@ mod tests {
 
     #[test]
     fn a_probe_that_reports_and_then_fails_to_exit_cleanly_is_not_believed() {
-        for mode in ["exit-3"] {
-            let run = run(mode, Duration::from_secs(30));
-            match run.ended {
-                Ended::Untrusted { why } => assert!(why.contains("status 3"), "{why}"),
+        for (mode, says) in [("exit-3", "status 3"), ("linger", "still running")] {
+            match run(mode, Duration::from_secs(30)).ended {
+                Ended::Untrusted { why } => assert!(why.contains(says), "{mode}: {why}"),
                 other => panic!("{mode}: {other:?}"),
             }
         }

@@ -24,6 +24,8 @@ pub use reference;
 pub trait Subject {
     type Store;
     fn new_store(&self) -> Self::Store;
+    // Named after the lesson's `Store::from_parts`; `self` is the subject, not a store.
+    #[allow(clippy::wrong_self_convention)]
     fn from_parts(&self, entries: BTreeMap<String, Entry>, global_seq: u64) -> Self::Store;
     fn apply(&self, store: &mut Self::Store, command: &Command) -> Response;
     /// The response as the implementation's `Display` prints it.
