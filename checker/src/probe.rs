@@ -134,10 +134,17 @@ impl ProbeCommand {
         let ended = match (watched.untrusted, watched.outcome, watched.end) {
             (Some(why), _, _) => Ended::Untrusted { why },
             (None, Some(outcome), End::Disconnected) if clean_exit => Ended::Reported(outcome),
+            (None, Some(_), End::Disconnected) => Ended::Untrusted {
+                why: format!(
+                    "the probe reported, then did not exit cleanly (it {})",
+                    status.map_or_else(|| "did not exit".to_owned(), describe_status)
+                ),
+            },
             (None, Some(_), _) => Ended::Untrusted {
                 why: format!(
-                    "the probe reported, then did not exit cleanly ({})",
-                    status.map_or_else(|| "it was still running".to_owned(), describe_status)
+                    "the probe reported, then was still running {}s later, so the checker \
+                     stopped it",
+                    EXIT_GRACE.as_secs()
                 ),
             },
             (None, None, End::Hung) => Ended::Hung { after: elapsed },
