@@ -1,20 +1,21 @@
-//! Deliberately broken implementations of lesson 05, one bug each.
+//! Deliberately broken implementations of lesson 05, one mistake each.
 //!
-//! Each bug is a mistake a learner plausibly makes, planted into an otherwise correct
-//! store built from the reference's pieces. The checker's tests assert that every
-//! fixture is rejected by the criterion named next to it, so each criterion is shown
-//! to be able to fail.
+//! Each is the lesson written the way a learner would write it (its own counters,
+//! its own histogram, its own rendering), with one mistake a learner plausibly
+//! makes: a counter bumped with a load and then a store, a bound that belongs to
+//! the wrong bucket, a rank rounded down, a rendering that forgets its `+Inf`
+//! bucket. The checker's tests assert that every fixture is rejected by the
+//! criterion named next to it, so each criterion is shown to be able to fail.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 use probe_kit::{Fixture, Probe};
 use reference::{
-    BUCKETS, FINITE_BUCKETS, Histogram, HistogramSnapshot, Op, Rejected, Stats, bucket_index,
-    upper_bound, validate,
+    BUCKETS, FINITE_BUCKETS, HistogramSnapshot, Op, Rejected, Stats, format_seconds, upper_bound,
+    validate,
 };
 use state::{Command, Response};
 
@@ -22,98 +23,133 @@ use crate::{FakeClock, Instrumented, Rig, Subject, criteria};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Bug {
+    // totals-exact
+    /// Every counter is bumped with a load, then a store: two threads can both
+    /// load 7 and store 8. Written as a learner writes it, with nothing to widen
+    /// the window between the two.
+    LoadThenStore,
+    /// Bumps with one `compare_exchange` and ignores its failure, instead of
+    /// retrying (or using `fetch_add`): a bump that loses the race is dropped.
+    CompareExchangeOnce,
+    /// The histogram has no bucket for latencies past its last bound and drops them.
+    HistogramDropsSlowSamples,
+    /// A rejected GET is counted as an error *and* as a miss.
+    RejectedGetCountedAsMiss,
+    /// A rejected command returns early, counted in `errors` only: not in its
+    /// kind's counter, not in its histogram.
+    RejectedCountedOnlyAsError,
+    /// Every answered GET counts as a hit, NotFound included.
+    NotFoundCountedAsHit,
+
+    // stats-while-writing
     /// The counters live inside the store's RwLock, next to the state.
     CountersBehindStoreLock,
     /// The counters are atomics, but `stats()` takes the store's read lock "to get a
     /// consistent view".
     StatsTakeReadLock,
-    /// Increments are a load, then a store: two threads can both load 7 and store 8.
-    /// The window between the two is widened with a yield, so the self-test never
-    /// depends on luck; the real bug loses counts less often, but it does.
-    LoadThenStore,
-    /// The histogram has no bucket for latencies past its last bound and drops them.
-    HistogramDropsSlowSamples,
-    /// A rejected GET is counted as an error *and* as a miss.
-    RejectedGetCountedAsMiss,
+    /// The metrics sit behind a mutex of their own, which `execute` holds from the
+    /// start of the call to the end, so the counts and the operation "agree".
+    MetricsLockHeldDuringOperation,
+
+    // counters-monotonic
     /// Reading the stats resets the counters to zero (`swap(0)`).
     ResetOnRead,
     /// Misses are not counted but computed as `gets - hits`, with GETs counted when
     /// they arrive and hits when they finish.
     MissesAsDifference,
+    /// `stats()` returns what happened since the previous call: each counter minus
+    /// its value at the last read.
+    StatsSinceLastRead,
+    /// A histogram's snapshot empties its buckets (`swap(0)`), to report each
+    /// interval on its own.
+    HistogramResetOnSnapshot,
+
+    // histogram-buckets
     /// A latency equal to a bucket's bound goes to the next bucket (`<` for `<=`).
     BucketBoundExclusive,
     /// A percentile looks for a running total *above* the rank instead of reaching it.
     PercentilePastTheRank,
+    /// Rounds a latency down to whole microseconds (`as_micros`) before choosing
+    /// its bucket, so 1.001 µs lands with 1 µs.
+    MicrosRoundedDown,
+    /// Clamps the bucket index to the last *finite* bucket: a stall of seconds is
+    /// counted as 1.05 s, and the `+Inf` bucket stays empty.
+    SlowSamplesInLastFiniteBucket,
+    /// The percentile's rank is `q * count` rounded down, not up.
+    PercentileRankRoundedDown,
+    /// The percentile's rank is `q * count` rounded to the nearest.
+    PercentileRankRounded,
+    /// The percentile's rank is not clamped to at least 1: the 0-percentile is the
+    /// first bucket's bound, even when that bucket is empty.
+    PercentileRankFromZero,
+
+    // exposition-valid
     /// One label value is written without its double quotes.
     UnquotedLabel,
     /// Buckets print each bucket's own count instead of the running total.
     BucketsNotCumulative,
+    /// The buckets loop stops at the last finite bound: no `le="+Inf"` line.
+    OmitsInfBucket,
+    /// Buckets only: no `_sum` and no `_count` lines.
+    OmitsSumAndCount,
+    /// `_count` adds up the finite buckets only, leaving out the `+Inf` one.
+    CountLeavesOutInf,
+    /// The `# HELP` and `# TYPE` lines are written in the loop over the kinds of
+    /// operation, once per series instead of once per family.
+    HeaderPerSeries,
+
+    // exposition-snapshot
     /// Latency bounds and sums are printed in microseconds instead of seconds.
     LatencyInMicroseconds,
+    /// Latencies are measured with `Instant::now()`, not with the store's clock.
+    RealClock,
+    /// Labels are written `le` first, then `op`.
+    LabelsLeFirst,
 }
 
-pub const FIXTURES: &[Fixture] = &[
-    Fixture {
-        name: "counters-behind-store-lock",
-        rejected_by: &criteria::STATS_WHILE_WRITING,
-        make: || broken(Bug::CountersBehindStoreLock),
-    },
-    Fixture {
-        name: "stats-take-read-lock",
-        rejected_by: &criteria::STATS_WHILE_WRITING,
-        make: || broken(Bug::StatsTakeReadLock),
-    },
-    Fixture {
-        name: "load-then-store",
-        rejected_by: &criteria::TOTALS_EXACT,
-        make: || broken(Bug::LoadThenStore),
-    },
-    Fixture {
-        name: "histogram-drops-slow-samples",
-        rejected_by: &criteria::TOTALS_EXACT,
-        make: || broken(Bug::HistogramDropsSlowSamples),
-    },
-    Fixture {
-        name: "rejected-get-counted-as-miss",
-        rejected_by: &criteria::TOTALS_EXACT,
-        make: || broken(Bug::RejectedGetCountedAsMiss),
-    },
-    Fixture {
-        name: "reset-on-read",
-        rejected_by: &criteria::COUNTERS_MONOTONIC,
-        make: || broken(Bug::ResetOnRead),
-    },
-    Fixture {
-        name: "misses-as-difference",
-        rejected_by: &criteria::COUNTERS_MONOTONIC,
-        make: || broken(Bug::MissesAsDifference),
-    },
-    Fixture {
-        name: "bucket-bound-exclusive",
-        rejected_by: &criteria::HISTOGRAM_BUCKETS,
-        make: || broken(Bug::BucketBoundExclusive),
-    },
-    Fixture {
-        name: "percentile-past-the-rank",
-        rejected_by: &criteria::HISTOGRAM_BUCKETS,
-        make: || broken(Bug::PercentilePastTheRank),
-    },
-    Fixture {
-        name: "unquoted-label",
-        rejected_by: &criteria::EXPOSITION_VALID,
-        make: || broken(Bug::UnquotedLabel),
-    },
-    Fixture {
-        name: "buckets-not-cumulative",
-        rejected_by: &criteria::EXPOSITION_VALID,
-        make: || broken(Bug::BucketsNotCumulative),
-    },
-    Fixture {
-        name: "latency-in-microseconds",
-        rejected_by: &criteria::EXPOSITION_SNAPSHOT,
-        make: || broken(Bug::LatencyInMicroseconds),
-    },
-];
+macro_rules! fixtures {
+    ($($name:literal => $bug:ident, $criterion:ident;)*) => {
+        pub const FIXTURES: &[Fixture] = &[
+            $(Fixture {
+                name: $name,
+                rejected_by: &criteria::$criterion,
+                make: || broken(Bug::$bug),
+            },)*
+        ];
+    };
+}
+
+fixtures! {
+    "load-then-store" => LoadThenStore, TOTALS_EXACT;
+    "compare-exchange-once" => CompareExchangeOnce, TOTALS_EXACT;
+    "histogram-drops-slow-samples" => HistogramDropsSlowSamples, TOTALS_EXACT;
+    "rejected-get-counted-as-miss" => RejectedGetCountedAsMiss, TOTALS_EXACT;
+    "rejected-counted-only-as-error" => RejectedCountedOnlyAsError, TOTALS_EXACT;
+    "not-found-counted-as-hit" => NotFoundCountedAsHit, TOTALS_EXACT;
+    "counters-behind-store-lock" => CountersBehindStoreLock, STATS_WHILE_WRITING;
+    "stats-take-read-lock" => StatsTakeReadLock, STATS_WHILE_WRITING;
+    "metrics-lock-held-during-operation" => MetricsLockHeldDuringOperation, STATS_WHILE_WRITING;
+    "reset-on-read" => ResetOnRead, COUNTERS_MONOTONIC;
+    "misses-as-difference" => MissesAsDifference, COUNTERS_MONOTONIC;
+    "stats-since-last-read" => StatsSinceLastRead, COUNTERS_MONOTONIC;
+    "histogram-reset-on-snapshot" => HistogramResetOnSnapshot, COUNTERS_MONOTONIC;
+    "bucket-bound-exclusive" => BucketBoundExclusive, HISTOGRAM_BUCKETS;
+    "percentile-past-the-rank" => PercentilePastTheRank, HISTOGRAM_BUCKETS;
+    "micros-rounded-down" => MicrosRoundedDown, HISTOGRAM_BUCKETS;
+    "slow-samples-in-last-finite-bucket" => SlowSamplesInLastFiniteBucket, HISTOGRAM_BUCKETS;
+    "percentile-rank-rounded-down" => PercentileRankRoundedDown, HISTOGRAM_BUCKETS;
+    "percentile-rank-rounded" => PercentileRankRounded, HISTOGRAM_BUCKETS;
+    "percentile-rank-from-zero" => PercentileRankFromZero, HISTOGRAM_BUCKETS;
+    "unquoted-label" => UnquotedLabel, EXPOSITION_VALID;
+    "buckets-not-cumulative" => BucketsNotCumulative, EXPOSITION_VALID;
+    "omits-inf-bucket" => OmitsInfBucket, EXPOSITION_VALID;
+    "omits-sum-and-count" => OmitsSumAndCount, EXPOSITION_VALID;
+    "count-leaves-out-inf" => CountLeavesOutInf, EXPOSITION_VALID;
+    "header-per-series" => HeaderPerSeries, EXPOSITION_VALID;
+    "latency-in-microseconds" => LatencyInMicroseconds, EXPOSITION_SNAPSHOT;
+    "real-clock" => RealClock, EXPOSITION_SNAPSHOT;
+    "labels-le-first" => LabelsLeFirst, EXPOSITION_SNAPSHOT;
+}
 
 fn broken(bug: Bug) -> Box<dyn Probe> {
     crate::probe(Broken(bug))
@@ -123,14 +159,144 @@ fn broken(bug: Bug) -> Box<dyn Probe> {
 #[derive(Debug, Clone, Copy)]
 pub struct Broken(pub Bug);
 
-/// The counters, by position in the fixture's arrays.
-const GETS: usize = 0;
-const HITS: usize = 3;
-const MISSES: usize = 4;
-const ERRORS: usize = 5;
+/// One more, as the bug has the learner write it.
+fn bump(bug: Bug, counter: &AtomicU64) {
+    match bug {
+        Bug::LoadThenStore => {
+            let seen = counter.load(Relaxed);
+            counter.store(seen + 1, Relaxed);
+        }
+        Bug::CompareExchangeOnce => {
+            let seen = counter.load(Relaxed);
+            let _ = counter.compare_exchange(seen, seen + 1, Relaxed, Relaxed);
+        }
+        _ => {
+            counter.fetch_add(1, Relaxed);
+        }
+    }
+}
 
-fn operations_counter(op: Op) -> usize {
-    op.index()
+/// The counters, by name.
+#[derive(Default)]
+struct Counters {
+    gets: AtomicU64,
+    sets: AtomicU64,
+    dels: AtomicU64,
+    hits: AtomicU64,
+    misses: AtomicU64,
+    errors: AtomicU64,
+}
+
+impl Counters {
+    fn kind(&self, op: Op) -> &AtomicU64 {
+        match op {
+            Op::Get => &self.gets,
+            Op::Set => &self.sets,
+            Op::Del => &self.dels,
+        }
+    }
+}
+
+/// The learner's histogram: a counter per bucket and the sum.
+struct Histogram {
+    bug: Bug,
+    buckets: [AtomicU64; BUCKETS],
+    sum_nanos: AtomicU64,
+}
+
+impl Histogram {
+    fn new(bug: Bug) -> Self {
+        Histogram {
+            bug,
+            buckets: std::array::from_fn(|_| AtomicU64::new(0)),
+            sum_nanos: AtomicU64::new(0),
+        }
+    }
+
+    fn record(&self, latency: Duration) {
+        let Some(index) = bucket_index(self.bug, latency) else {
+            return;
+        };
+        bump(self.bug, &self.buckets[index]);
+        let nanos = latency.as_nanos() as u64;
+        match self.bug {
+            Bug::LoadThenStore => {
+                let sum = self.sum_nanos.load(Relaxed);
+                self.sum_nanos.store(sum + nanos, Relaxed);
+            }
+            _ => {
+                self.sum_nanos.fetch_add(nanos, Relaxed);
+            }
+        }
+    }
+
+    fn snapshot(&self) -> HistogramSnapshot {
+        let read = |atomic: &AtomicU64| match self.bug {
+            Bug::HistogramResetOnSnapshot => atomic.swap(0, Relaxed),
+            _ => atomic.load(Relaxed),
+        };
+        HistogramSnapshot {
+            buckets: std::array::from_fn(|i| read(&self.buckets[i])),
+            sum_nanos: read(&self.sum_nanos),
+        }
+    }
+}
+
+/// The bucket of a latency, with the bug's mistake; `None` where the bug drops it.
+fn bucket_index(bug: Bug, latency: Duration) -> Option<usize> {
+    let micros = match bug {
+        Bug::MicrosRoundedDown => latency.as_micros(),
+        _ => latency.as_nanos().div_ceil(1_000),
+    };
+    // The first bucket whose bound holds the latency, bounds 1, 2, 4, ... µs.
+    let mut index = 0;
+    while index < FINITE_BUCKETS {
+        let bound = 1u128 << index;
+        let inside = match bug {
+            Bug::BucketBoundExclusive => micros < bound,
+            _ => micros <= bound,
+        };
+        if inside {
+            return Some(index);
+        }
+        index += 1;
+    }
+    match bug {
+        Bug::HistogramDropsSlowSamples => None,
+        Bug::SlowSamplesInLastFiniteBucket => Some(FINITE_BUCKETS - 1),
+        _ => Some(BUCKETS - 1),
+    }
+}
+
+/// The percentile, with the bug's mistake.
+fn percentile(bug: Bug, snapshot: &HistogramSnapshot, q: f64) -> Option<Duration> {
+    let count = snapshot.count();
+    if count == 0 {
+        return None;
+    }
+    let exact = q * count as f64;
+    let rank = match bug {
+        Bug::PercentileRankRoundedDown => exact.floor() as u64,
+        Bug::PercentileRankRounded => exact.round() as u64,
+        _ => exact.ceil() as u64,
+    };
+    let rank = match bug {
+        Bug::PercentileRankFromZero => rank.min(count),
+        _ => rank.clamp(1, count),
+    };
+    let mut seen = 0;
+    let index = snapshot
+        .buckets
+        .iter()
+        .position(|&n| {
+            seen += n;
+            match bug {
+                Bug::PercentilePastTheRank => seen > rank,
+                _ => seen >= rank,
+            }
+        })
+        .unwrap_or(BUCKETS - 1);
+    Some(upper_bound(index).unwrap_or(Duration::MAX))
 }
 
 /// What the store's lock guards: the state machine, and (for one bug) the counters.
@@ -142,76 +308,110 @@ struct Guarded {
 pub struct BrokenStore {
     bug: Bug,
     state: RwLock<Guarded>,
-    counters: [AtomicU64; 6],
+    counters: Counters,
     latency: [Histogram; 3],
+    /// The metrics' own lock, for the bug that holds it through a whole call.
+    metrics_lock: Mutex<()>,
+    /// The counters at the last `stats()`, for the bug that reports the difference.
+    last_read: Mutex<[u64; 6]>,
     clock: FakeClock,
 }
 
 impl BrokenStore {
     fn execute(&self, command: Command) -> Result<Response, Rejected> {
+        let _whole_call = (self.bug == Bug::MetricsLockHeldDuringOperation)
+            .then(|| self.metrics_lock.lock());
         let op = Op::of(&command);
         if self.bug == Bug::MissesAsDifference {
-            self.bump(operations_counter(op));
+            bump(self.bug, self.counters.kind(op));
         }
+        let real_start = Instant::now();
         let start = self.clock.now();
+        if let Err(rejected) = validate(&command)
+            && self.bug == Bug::RejectedCountedOnlyAsError
+        {
+            bump(self.bug, &self.counters.errors);
+            return Err(rejected);
+        }
         let result = validate(&command).map(|()| match command {
             Command::Get { key } => self.state.read().machine.read(&key),
             write => self.state.write().machine.write(write),
         });
-        let latency = self.clock.now() - start;
+        let latency = match self.bug {
+            Bug::RealClock => real_start.elapsed(),
+            _ => self.clock.now().saturating_duration_since(start),
+        };
         self.count(op, &result);
-        let dropped =
-            self.bug == Bug::HistogramDropsSlowSamples && bucket_index(latency) == BUCKETS - 1;
-        if !dropped {
-            self.latency[op.index()].record(latency);
-        }
+        self.latency[op.index()].record(latency);
         result
     }
 
     fn count(&self, op: Op, result: &Result<Response, Rejected>) {
+        if self.bug == Bug::CountersBehindStoreLock {
+            let mut state = self.state.write();
+            state.counters[op.index()] += 1;
+            let outcome = match (op, result) {
+                (_, Err(_)) => Some(5),
+                (Op::Get, Ok(Response::Value { .. })) => Some(3),
+                (Op::Get, Ok(_)) => Some(4),
+                _ => None,
+            };
+            if let Some(i) = outcome {
+                state.counters[i] += 1;
+            }
+            return;
+        }
+        let c = &self.counters;
         if self.bug != Bug::MissesAsDifference {
-            self.bump(operations_counter(op));
+            bump(self.bug, c.kind(op));
         }
         match (op, result) {
             (Op::Get, Err(_)) if self.bug == Bug::RejectedGetCountedAsMiss => {
-                self.bump(ERRORS);
-                self.bump(MISSES);
+                bump(self.bug, &c.errors);
+                bump(self.bug, &c.misses);
             }
-            (_, Err(_)) => self.bump(ERRORS),
-            (Op::Get, Ok(Response::Value { .. })) => self.bump(HITS),
-            (Op::Get, Ok(_)) if self.bug != Bug::MissesAsDifference => self.bump(MISSES),
+            (_, Err(_)) => bump(self.bug, &c.errors),
+            (Op::Get, Ok(_)) if self.bug == Bug::NotFoundCountedAsHit => bump(self.bug, &c.hits),
+            (Op::Get, Ok(Response::Value { .. })) => bump(self.bug, &c.hits),
+            (Op::Get, Ok(_)) if self.bug != Bug::MissesAsDifference => bump(self.bug, &c.misses),
             _ => {}
         }
     }
 
-    fn bump(&self, counter: usize) {
-        match self.bug {
-            Bug::CountersBehindStoreLock => self.state.write().counters[counter] += 1,
-            Bug::LoadThenStore => {
-                let seen = self.counters[counter].load(Relaxed);
-                thread::yield_now();
-                self.counters[counter].store(seen + 1, Relaxed);
-            }
-            _ => {
-                self.counters[counter].fetch_add(1, Relaxed);
-            }
-        }
-    }
-
     fn stats(&self) -> Stats {
-        let read = |counter: usize| match self.bug {
-            Bug::ResetOnRead => self.counters[counter].swap(0, Relaxed),
-            _ => self.counters[counter].load(Relaxed),
+        let _consistent = (self.bug == Bug::StatsTakeReadLock).then(|| self.state.read());
+        let _metrics = (self.bug == Bug::MetricsLockHeldDuringOperation)
+            .then(|| self.metrics_lock.lock());
+        let c = &self.counters;
+        let read = |counter: &AtomicU64| match self.bug {
+            Bug::ResetOnRead => counter.swap(0, Relaxed),
+            _ => counter.load(Relaxed),
         };
-        let values: [u64; 6] = match self.bug {
+        let mut values = match self.bug {
             Bug::CountersBehindStoreLock => self.state.read().counters,
-            Bug::StatsTakeReadLock => {
-                let _consistent = self.state.read();
-                std::array::from_fn(read)
-            }
-            _ => std::array::from_fn(read),
+            _ => [
+                read(&c.gets),
+                read(&c.sets),
+                read(&c.dels),
+                read(&c.hits),
+                read(&c.misses),
+                read(&c.errors),
+            ],
         };
-        let mut stats = Stats {
+        if self.bug == Bug::MissesAsDifference {
+            // Two loads at two moments: a GET that arrived between them counts as a
+            // miss until it finishes as a hit.
+            values[4] = c.gets.load(Relaxed).saturating_sub(c.hits.load(Relaxed));
+        }
+        if self.bug == Bug::StatsSinceLastRead {
+            let mut last = self.last_read.lock();
+            let now = values;
+            for (value, before) in values.iter_mut().zip(last.iter()) {
+                *value -= before;
+            }
+            *last = now;
+        }
+        Stats {
             gets: values[0],
             sets: values[1],
             dels: values[2],
@@ -219,89 +419,104 @@ impl BrokenStore {
             misses: values[4],
             errors: values[5],
             latency: self.latency.each_ref().map(Histogram::snapshot),
-        };
-        if self.bug == Bug::MissesAsDifference {
-            // Two loads at two moments: a GET that arrived between them counts as a
-            // miss until it finishes as a hit.
-            let gets = self.counters[GETS].load(Relaxed);
-            let hits = self.counters[HITS].load(Relaxed);
-            stats.misses = gets.saturating_sub(hits);
         }
-        stats
     }
 
     fn render(&self) -> String {
-        let text = self.stats().render_prometheus();
-        match self.bug {
-            Bug::UnquotedLabel => text.replacen("{op=\"del\"}", "{op=del}", 1),
-            Bug::BucketsNotCumulative => not_cumulative(&text),
-            Bug::LatencyInMicroseconds => in_microseconds(&text),
-            _ => text,
-        }
+        render(self.bug, &self.stats())
     }
 }
 
-/// Rewrites each bucket's running total as that bucket's own count.
-fn not_cumulative(text: &str) -> String {
-    let mut previous = 0u64;
-    let mut out = String::new();
-    for line in text.lines() {
-        match line.split_once("_bucket{") {
-            Some(_) => {
-                let (series, value) = line.rsplit_once(' ').expect("a sample line");
-                let total: u64 = value.parse().expect("a count");
-                if series.contains("le=\"0.000001\"") {
-                    previous = 0;
-                }
-                out += &format!("{series} {}\n", total - previous);
-                previous = total;
-            }
-            None => out += &format!("{line}\n"),
-        }
+/// The rendering, written out line by line, with the bug's mistake.
+fn render(bug: Bug, stats: &Stats) -> String {
+    fn header(out: &mut String, name: &str, kind: &str, help: &str) {
+        out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n"));
     }
-    out
-}
-
-/// Rewrites `le` bounds and `_sum` values from seconds to microseconds.
-fn in_microseconds(text: &str) -> String {
-    let micros = |seconds: &str| match seconds.parse::<f64>() {
-        Ok(s) if s.is_finite() => format!("{}", (s * 1e6).round()),
-        _ => seconds.to_owned(),
-    };
     let mut out = String::new();
-    for line in text.lines() {
-        let line = if let Some((head, rest)) = line.split_once("le=\"") {
-            let (bound, tail) = rest.split_once('"').expect("a quoted bound");
-            format!("{head}le=\"{}\"{tail}", micros(bound))
-        } else if line.contains("_sum{") {
-            let (series, value) = line.rsplit_once(' ').expect("a sample line");
-            format!("{series} {}", micros(value))
-        } else {
-            line.to_owned()
+    header(
+        &mut out,
+        "kvlab_operations_total",
+        "counter",
+        "Operations issued to the store, by kind, rejected ones included.",
+    );
+    for op in Op::ALL {
+        let label = match (bug, op) {
+            (Bug::UnquotedLabel, Op::Del) => "op=del".to_owned(),
+            _ => format!("op=\"{}\"", op.label()),
         };
-        out += &line;
-        out.push('\n');
+        out.push_str(&format!(
+            "kvlab_operations_total{{{label}}} {}\n",
+            stats.operations(op)
+        ));
+    }
+    for (name, help, value) in [
+        (
+            "kvlab_get_hits_total",
+            "GET operations that found a live value.",
+            stats.hits,
+        ),
+        (
+            "kvlab_get_misses_total",
+            "GET operations that found no live value.",
+            stats.misses,
+        ),
+        (
+            "kvlab_errors_total",
+            "Operations rejected before they reached the state machine.",
+            stats.errors,
+        ),
+    ] {
+        header(&mut out, name, "counter", help);
+        out.push_str(&format!("{name} {value}\n"));
+    }
+    let family = "kvlab_operation_duration_seconds";
+    let help = "Time from call to answer, waiting for the store's lock included.";
+    let seconds = |d: Duration| match bug {
+        Bug::LatencyInMicroseconds => format!("{}", d.as_micros()),
+        _ => format_seconds(d),
+    };
+    if bug != Bug::HeaderPerSeries {
+        header(&mut out, family, "histogram", help);
+    }
+    for op in Op::ALL {
+        if bug == Bug::HeaderPerSeries {
+            header(&mut out, family, "histogram", help);
+        }
+        let histogram = stats.latency(op);
+        let last = match bug {
+            Bug::OmitsInfBucket => FINITE_BUCKETS,
+            _ => BUCKETS,
+        };
+        let mut running = 0;
+        for index in 0..last {
+            let samples = histogram.buckets[index];
+            running += samples;
+            let le = upper_bound(index).map_or("+Inf".into(), seconds);
+            let value = match bug {
+                Bug::BucketsNotCumulative => samples,
+                _ => running,
+            };
+            let labels = match bug {
+                Bug::LabelsLeFirst => format!("le=\"{le}\",op=\"{}\"", op.label()),
+                _ => format!("op=\"{}\",le=\"{le}\"", op.label()),
+            };
+            out.push_str(&format!("{family}_bucket{{{labels}}} {value}\n"));
+        }
+        if bug == Bug::OmitsSumAndCount {
+            continue;
+        }
+        let count = match bug {
+            Bug::CountLeavesOutInf => running - histogram.buckets[BUCKETS - 1],
+            _ => histogram.count(),
+        };
+        out.push_str(&format!(
+            "{family}_sum{{op=\"{}\"}} {}\n",
+            op.label(),
+            seconds(histogram.sum())
+        ));
+        out.push_str(&format!("{family}_count{{op=\"{}\"}} {count}\n", op.label()));
     }
     out
-}
-
-/// The percentile with the classic off-by-one: `seen > rank` instead of `>=`.
-fn percentile_past_the_rank(snapshot: &HistogramSnapshot, q: f64) -> Option<Duration> {
-    let count = snapshot.count();
-    if count == 0 {
-        return None;
-    }
-    let rank = ((q * count as f64).ceil() as u64).clamp(1, count);
-    let mut seen = 0;
-    let index = snapshot
-        .buckets
-        .iter()
-        .position(|&n| {
-            seen += n;
-            seen > rank
-        })
-        .unwrap_or(BUCKETS - 1);
-    Some(upper_bound(index).unwrap_or(Duration::MAX))
 }
 
 impl Subject for Broken {
@@ -314,8 +529,10 @@ impl Subject for Broken {
                 machine: Instrumented::new(rig),
                 counters: [0; 6],
             }),
-            counters: Default::default(),
-            latency: Default::default(),
+            counters: Counters::default(),
+            latency: std::array::from_fn(|_| Histogram::new(self.0)),
+            metrics_lock: Mutex::new(()),
+            last_read: Mutex::new([0; 6]),
             clock: FakeClock::new(rig),
         }
     }
@@ -337,22 +554,14 @@ impl Subject for Broken {
         samples: &[Duration],
         quantiles: &[f64],
     ) -> (HistogramSnapshot, Vec<Option<Duration>>) {
-        let mut snapshot = HistogramSnapshot::default();
+        let histogram = Histogram::new(self.0);
         for &sample in samples {
-            let mut index = bucket_index(sample);
-            let on_bound = index < FINITE_BUCKETS && upper_bound(index) == Some(sample);
-            if self.0 == Bug::BucketBoundExclusive && on_bound {
-                index += 1;
-            }
-            snapshot.buckets[index] += 1;
-            snapshot.sum_nanos += sample.as_nanos() as u64;
+            histogram.record(sample);
         }
+        let snapshot = histogram.snapshot();
         let percentiles = quantiles
             .iter()
-            .map(|&q| match self.0 {
-                Bug::PercentilePastTheRank => percentile_past_the_rank(&snapshot, q),
-                _ => snapshot.percentile(q),
-            })
+            .map(|&q| percentile(self.0, &snapshot, q))
             .collect();
         (snapshot, percentiles)
     }

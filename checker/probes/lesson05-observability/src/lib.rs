@@ -12,6 +12,7 @@ pub mod hints;
 pub mod exposition;
 pub mod fixtures;
 pub mod rig;
+pub mod variants;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -171,9 +172,10 @@ pub fn probe<S: Subject + 'static>(subject: S) -> Box<dyn Probe> {
     Box::new(Graded::new(subject, criteria::all()))
 }
 
-/// What the checker compiles in for lesson 05: the reference and the fixtures.
+/// What the checker compiles in for lesson 05: the reference, the fixtures and the
+/// correct variants.
 pub const BUILTINS: probe_kit::Builtins = probe_kit::Builtins {
     reference: || probe(Reference),
     fixtures: fixtures::FIXTURES,
-    variants: &[],
+    variants: variants::VARIANTS,
 };

@@ -9,7 +9,7 @@
 
 use std::cell::Cell;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
@@ -35,6 +35,10 @@ pub struct Rig {
     origin: Instant,
     /// Fake time since `origin`; only the instrumented state machine advances it.
     elapsed_nanos: AtomicU64,
+    /// Whether a hold is armed: without one, an operation inside the state machine
+    /// touches nothing shared of the probe's (no lock, no write), so that threads
+    /// hammering the store contend in the implementation's code, not in the rig's.
+    armed: AtomicBool,
     hold: Mutex<Option<Arc<Hold>>>,
 }
 
@@ -52,6 +56,7 @@ impl Rig {
         Arc::new(Rig {
             origin: Instant::now(),
             elapsed_nanos: AtomicU64::new(0),
+            armed: AtomicBool::new(false),
             hold: Mutex::new(None),
         })
     }
@@ -69,13 +74,19 @@ impl Rig {
             release: Latch::new(),
         });
         *self.hold.lock() = Some(Arc::clone(&hold));
+        self.armed.store(true, SeqCst);
         hold
     }
 
     /// Called by the instrumented state machine at the start of every operation.
     fn inside(&self, key: &str) {
         let latency = u64::try_from(LATENCY.get().as_nanos()).unwrap_or(u64::MAX);
-        self.elapsed_nanos.fetch_add(latency, SeqCst);
+        if latency > 0 {
+            self.elapsed_nanos.fetch_add(latency, SeqCst);
+        }
+        if !self.armed.load(SeqCst) {
+            return;
+        }
         let hold = self.hold.lock().clone();
         if let Some(hold) = hold.filter(|hold| hold.key == key) {
             hold.entered.open();
