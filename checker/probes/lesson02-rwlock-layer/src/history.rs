@@ -54,8 +54,26 @@ fn write_seq(response: &Response) -> Option<u64> {
 /// Why a history is not linearizable, in words, with the operations involved.
 #[derive(Debug)]
 pub struct Unexplained {
+    pub kind: Kind,
     pub why: String,
     pub events: Vec<Event>,
+}
+
+/// Which kind of problem, so that a criterion can choose its hint by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Sequence numbers given twice, skipped, or out of real-time order.
+    Sequence,
+    /// Two writes of one key made the same version: a lost update.
+    SameVersionTwice,
+    /// A GET answered a version that no write made.
+    NoSuchVersion,
+    /// A GET paired one write's value with another write's version.
+    ValueAndVersionApart,
+    /// A GET answered a value for a version that was a delete.
+    ValueOfADelete,
+    /// No order of the key's operations explains the answers.
+    NoOrder,
 }
 
 /// Checks the whole history: sequence numbers across keys, then each key.
@@ -85,6 +103,7 @@ fn check_sequence(history: &[Event]) -> Result<(), Unexplained> {
     for &(event, seq) in &writes {
         if let Some(first) = owner.insert(seq, event) {
             return Err(Unexplained {
+                kind: Kind::Sequence,
                 why: format!("two writes were both given sequence number {seq}"),
                 events: vec![first.clone(), event.clone()],
             });
@@ -93,6 +112,7 @@ fn check_sequence(history: &[Event]) -> Result<(), Unexplained> {
     let numbered = 1..=writes.len() as u64;
     if let Some((&seq, event)) = owner.iter().find(|(seq, _)| !numbered.contains(*seq)) {
         return Err(Unexplained {
+            kind: Kind::Sequence,
             why: format!(
                 "there were {} writes, numbered 1 to {}, but one was given sequence number {seq}",
                 writes.len(),
@@ -105,6 +125,7 @@ fn check_sequence(history: &[Event]) -> Result<(), Unexplained> {
         for &(b, seq_b) in &writes {
             if a.returned < b.invoked && seq_a > seq_b {
                 return Err(Unexplained {
+                    kind: Kind::Sequence,
                     why: format!(
                         "a write that finished before another one started was given a later \
                          sequence number ({seq_a} > {seq_b})"
@@ -174,6 +195,7 @@ fn check_key(key: &str, events: &[&Event]) -> Result<(), Unexplained> {
     let mut listed: Vec<Event> = events.iter().map(|&e| e.clone()).collect();
     listed.sort_by_key(|e| e.invoked);
     Err(Unexplained {
+        kind: Kind::NoOrder,
         why: format!(
             "no order of the {} operations on {key:?} that respects which call finished \
              before which started gives all these results",
@@ -191,6 +213,7 @@ fn obvious_problem(key: &str, events: &[&Event]) -> Option<Unexplained> {
             && let Some(first) = made.insert(version, event)
         {
             return Some(Unexplained {
+                kind: Kind::SameVersionTwice,
                 why: format!("two writes of {key:?} both made version {version}"),
                 events: vec![first.clone(), event.clone()],
             });
@@ -200,21 +223,31 @@ fn obvious_problem(key: &str, events: &[&Event]) -> Option<Unexplained> {
         let Response::Value { value, version } = &event.response else {
             continue;
         };
-        let why = match made.get(version).map(|w| (&w.command, *w)) {
-            None => format!("a GET of {key:?} answered version {version}, which no write made"),
-            Some((Command::Set { value: written, .. }, _)) if written == value => continue,
-            Some((Command::Set { value: written, .. }, _)) => format!(
-                "a GET of {key:?} answered {value:?} as version {version}, but the write that \
-                 made version {version} wrote {written:?}: the value and the version were read \
-                 at different moments"
+        let (kind, why) = match made.get(version).map(|w| (&w.command, *w)) {
+            None => (
+                Kind::NoSuchVersion,
+                format!("a GET of {key:?} answered version {version}, which no write made"),
             ),
-            Some(_) => format!(
-                "a GET of {key:?} answered a value for version {version}, which was a delete"
+            Some((Command::Set { value: written, .. }, _)) if written == value => continue,
+            Some((Command::Set { value: written, .. }, _)) => (
+                Kind::ValueAndVersionApart,
+                format!(
+                    "a GET of {key:?} answered {value:?} as version {version}, but the write \
+                     that made version {version} wrote {written:?}: the value and the version \
+                     come from two different writes"
+                ),
+            ),
+            Some(_) => (
+                Kind::ValueOfADelete,
+                format!(
+                    "a GET of {key:?} answered a value for version {version}, which was a delete"
+                ),
             ),
         };
         let mut involved = vec![event.clone()];
         involved.extend(made.get(version).map(|w| (*w).clone()));
         return Some(Unexplained {
+            kind,
             why,
             events: involved,
         });
@@ -319,7 +352,7 @@ mod tests {
             event(1, Command::get("a"), value("red", 2), (4, 5)),
         ];
         let problem = check(&history).unwrap_err();
-        assert!(problem.why.contains("different moments"), "{}", problem.why);
+        assert_eq!(problem.kind, Kind::ValueAndVersionApart, "{}", problem.why);
     }
 
     #[test]

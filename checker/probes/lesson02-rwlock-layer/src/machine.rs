@@ -122,6 +122,11 @@ impl Census {
         *entries > ticket
     }
 
+    /// Whether [`Census::halt`] was called.
+    pub fn is_halted(&self) -> bool {
+        self.halted.load(SeqCst)
+    }
+
     /// Releases every hook that is waiting, now and later.
     pub fn halt(&self) {
         self.halted.store(true, SeqCst);
@@ -130,18 +135,31 @@ impl Census {
     }
 }
 
-/// The census and the criterion's hook, shared by a machine and its copies.
+/// One entry into a section, as the trace keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Visit {
+    pub ticket: u64,
+    pub side: Side,
+    /// The name of the thread that came in.
+    pub thread: String,
+}
+
+/// The census and the criterion's hook, shared by a machine and its copies, and
+/// what a criterion asked to be recorded.
 pub struct Watch {
     pub census: Census,
     hook: Hook,
+    /// Every command applied, with its response, when the criterion asked for it.
+    journal: Option<Mutex<Vec<(Command, Response)>>>,
+    /// Every entry into a section, when the criterion asked for it.
+    trace: Option<Mutex<Vec<Visit>>>,
+    /// What the machine's `check_invariants` answers instead of checking, if set.
+    planted: Mutex<Option<Violation>>,
 }
 
 impl Watch {
     pub fn new(hook: impl Fn(Side, &Census, u64) + Send + Sync + 'static) -> Arc<Self> {
-        Arc::new(Watch {
-            census: Census::default(),
-            hook: Box::new(hook),
-        })
+        Self::build(hook, false, false)
     }
 
     /// Counts, but does nothing inside the sections.
@@ -149,8 +167,63 @@ impl Watch {
         Self::new(|_, _, _| {})
     }
 
+    /// Counts, and keeps every command applied to the machine with its response.
+    pub fn journaled() -> Arc<Self> {
+        Self::build(|_, _, _| {}, true, false)
+    }
+
+    /// Runs `hook` and keeps every entry into a section, with its thread's name.
+    pub fn traced(hook: impl Fn(Side, &Census, u64) + Send + Sync + 'static) -> Arc<Self> {
+        Self::build(hook, false, true)
+    }
+
+    fn build(
+        hook: impl Fn(Side, &Census, u64) + Send + Sync + 'static,
+        journal: bool,
+        trace: bool,
+    ) -> Arc<Self> {
+        Arc::new(Watch {
+            census: Census::default(),
+            hook: Box::new(hook),
+            journal: journal.then(Mutex::default),
+            trace: trace.then(Mutex::default),
+            planted: Mutex::new(None),
+        })
+    }
+
+    /// The commands applied so far, with their responses (empty unless journaled).
+    pub fn journal(&self) -> Vec<(Command, Response)> {
+        self.journal
+            .as_ref()
+            .map_or_else(Vec::new, |j| j.lock().clone())
+    }
+
+    /// The entries into sections so far (empty unless traced).
+    pub fn trace(&self) -> Vec<Visit> {
+        self.trace
+            .as_ref()
+            .map_or_else(Vec::new, |t| t.lock().clone())
+    }
+
+    /// Makes the machine's `check_invariants` answer `violation` (or check again,
+    /// for `None`), to see whether the layer passes the answer on.
+    pub fn plant(&self, violation: Option<Violation>) {
+        *self.planted.lock() = violation;
+    }
+
     fn section<T>(&self, side: Side, body: impl FnOnce() -> T) -> T {
         let ticket = self.census.enter(side);
+        if let Some(trace) = &self.trace {
+            let thread = std::thread::current()
+                .name()
+                .unwrap_or("unnamed")
+                .to_owned();
+            trace.lock().push(Visit {
+                ticket,
+                side,
+                thread,
+            });
+        }
         (self.hook)(side, &self.census, ticket);
         let out = body();
         self.census.leave(side);
@@ -180,12 +253,23 @@ impl Instrumented {
 
     pub fn apply(&mut self, command: Command) -> Response {
         let store = &mut self.store;
-        self.watch.section(Side::Write, || store.apply(command))
+        let watch = &self.watch;
+        watch.section(Side::Write, || {
+            let kept = watch.journal.as_ref().map(|_| command.clone());
+            let response = store.apply(command);
+            if let (Some(journal), Some(command)) = (&watch.journal, kept) {
+                journal.lock().push((command, response.clone()));
+            }
+            response
+        })
     }
 
     pub fn check_invariants(&self) -> Result<(), Violation> {
         self.watch
-            .section(Side::Read, || self.store.check_invariants())
+            .section(Side::Read, || match self.watch.planted.lock().clone() {
+                Some(violation) => Err(violation),
+                None => self.store.check_invariants(),
+            })
     }
 }
 
