@@ -7,9 +7,10 @@
 //! inside. The lesson's types (`Command`, `Response`, ...) are lesson 01's, shared
 //! by every crate, so no conversion is needed.
 
+pub mod blocked;
 mod criteria;
-pub mod hints;
 pub mod fixtures;
+pub mod hints;
 pub mod history;
 pub mod machine;
 
@@ -62,7 +63,10 @@ macro_rules! adapt_crate {
                 $crate::Instrumented::lookup(&self.0, key)
             }
 
-            fn apply(&mut self, command: $crate::reference::Command) -> $crate::reference::Response {
+            fn apply(
+                &mut self,
+                command: $crate::reference::Command,
+            ) -> $crate::reference::Response {
                 $crate::Instrumented::apply(&mut self.0, command)
             }
 
@@ -82,7 +86,12 @@ macro_rules! adapt_crate {
                 store.get(key)
             }
 
-            fn set(&self, store: &Self::Store, key: &str, value: &str) -> $crate::reference::Response {
+            fn set(
+                &self,
+                store: &Self::Store,
+                key: &str,
+                value: &str,
+            ) -> $crate::reference::Response {
                 store.set(key, value)
             }
 
@@ -90,7 +99,10 @@ macro_rules! adapt_crate {
                 store.del(key)
             }
 
-            fn check_invariants(&self, store: &Self::Store) -> Result<(), $crate::reference::Violation> {
+            fn check_invariants(
+                &self,
+                store: &Self::Store,
+            ) -> Result<(), $crate::reference::Violation> {
                 store.check_invariants()
             }
         }
@@ -104,10 +116,57 @@ mod reference_adapter {
 }
 pub use reference_adapter::Reference;
 
-
 /// The lesson's criteria bound to one implementation: what a probe process runs.
 pub fn probe<S: Subject + 'static>(subject: S) -> Box<dyn Probe> {
     Box::new(Graded::new(subject, criteria::all()))
+}
+
+/// A store written the way a learner writes `ConcurrentStore`, around the probe's
+/// machine: how the fixtures and the variants are written, each in its own type.
+pub trait Layer: Send + Sync + 'static {
+    fn with_machine(machine: Instrumented) -> Self;
+    fn get(&self, key: &str) -> Response;
+    fn set(&self, key: &str, value: &str) -> Response;
+    fn del(&self, key: &str) -> Response;
+    fn check_invariants(&self) -> Result<(), Violation>;
+}
+
+/// A [`Layer`] seen as a [`Subject`].
+pub struct Layered<L>(std::marker::PhantomData<fn() -> L>);
+
+impl<L> Clone for Layered<L> {
+    fn clone(&self) -> Self {
+        Layered(std::marker::PhantomData)
+    }
+}
+
+impl<L: Layer> Subject for Layered<L> {
+    type Store = L;
+
+    fn new_store(&self, machine: Instrumented) -> L {
+        L::with_machine(machine)
+    }
+
+    fn get(&self, store: &L, key: &str) -> Response {
+        store.get(key)
+    }
+
+    fn set(&self, store: &L, key: &str, value: &str) -> Response {
+        store.set(key, value)
+    }
+
+    fn del(&self, store: &L, key: &str) -> Response {
+        store.del(key)
+    }
+
+    fn check_invariants(&self, store: &L) -> Result<(), Violation> {
+        store.check_invariants()
+    }
+}
+
+/// The probe for a [`Layer`].
+pub fn layered<L: Layer>() -> Box<dyn Probe> {
+    probe(Layered::<L>(std::marker::PhantomData))
 }
 
 /// What the checker compiles in for lesson 02: the reference and the fixtures.
