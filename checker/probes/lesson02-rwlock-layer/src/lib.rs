@@ -13,6 +13,7 @@ pub mod fixtures;
 pub mod hints;
 pub mod history;
 pub mod machine;
+pub mod variants;
 
 use probe_kit::{Graded, Probe};
 use reference::{Command, Response, Violation};
@@ -169,9 +170,10 @@ pub fn layered<L: Layer>() -> Box<dyn Probe> {
     probe(Layered::<L>(std::marker::PhantomData))
 }
 
-/// What the checker compiles in for lesson 02: the reference and the fixtures.
+/// What the checker compiles in for lesson 02: the reference, the broken fixtures
+/// and the correct variants.
 pub const BUILTINS: probe_kit::Builtins = probe_kit::Builtins {
     reference: || probe(Reference),
     fixtures: fixtures::FIXTURES,
-    variants: &[],
+    variants: variants::VARIANTS,
 };
