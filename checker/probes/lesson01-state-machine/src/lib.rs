@@ -6,8 +6,8 @@
 //! language: [`adapt_crate!`] converts the learner's types to and from them.
 
 mod criteria;
-pub mod hints;
 pub mod fixtures;
+pub mod hints;
 pub mod variants;
 
 use std::collections::BTreeMap;
