@@ -262,7 +262,12 @@ impl Subject for Broken {
         reseeded(config, thread, seed)
     }
 
-    fn check_reads(&self, config: &StressConfig, plans: &[Vec<Command>], seen: &[Vec<Response>]) -> Check {
+    fn check_reads(
+        &self,
+        config: &StressConfig,
+        plans: &[Vec<Command>],
+        seen: &[Vec<Response>],
+    ) -> Check {
         self.reads_check(config, plans, seen)
     }
 
@@ -295,7 +300,11 @@ impl Subject for Broken {
         let (finished, invariants, reads) = match trouble {
             Some(why) if self.0 == Flaw::ChecksStoreAfterHang => {
                 let skipped = Check::Skipped("not every thread finished".into());
-                (Check::Fail(why), invariants(store.check_invariants()), skipped)
+                (
+                    Check::Fail(why),
+                    invariants(store.check_invariants()),
+                    skipped,
+                )
             }
             Some(why) => {
                 let skipped = || Check::Skipped("not every thread finished".into());
@@ -392,12 +401,10 @@ fn gated_threads(
                     let responses = reference::perform(&*store, &plan);
                     let _ = done.send((thread, Ok(responses)));
                 } else {
-                    let outcome =
-                        panic::catch_unwind(AssertUnwindSafe(|| reference::perform(&*store, &plan)));
-                    let _ = done.send((
-                        thread,
-                        outcome.map_err(|p| reference::panic_message(&*p)),
-                    ));
+                    let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
+                        reference::perform(&*store, &plan)
+                    }));
+                    let _ = done.send((thread, outcome.map_err(|p| reference::panic_message(&*p))));
                 }
             })
             .expect("the system can start a thread");
@@ -644,7 +651,10 @@ fn flawed_read_check(
             };
             let reader = config.thread_name(t);
             match last_seen.get(key).copied() {
-                Some(last) if version < last || (flaw == Flaw::VersionsStrictlyIncrease && version == last) => {
+                Some(last)
+                    if version < last
+                        || (flaw == Flaw::VersionsStrictlyIncrease && version == last) =>
+                {
                     return Check::Fail(format!(
                         "{reader} read {key} at v{last}, then at v{version}: its version went back"
                     ));

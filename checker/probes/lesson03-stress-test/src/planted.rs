@@ -538,9 +538,7 @@ impl DeadlocksUnderContention {
             self.set_holds_machine.store(true, SeqCst);
             // The window: wait for a DEL to hold the journal (or, in the twin,
             // to be on its way).
-            linger(|| {
-                self.del_holds_journal.load(SeqCst) || self.dels_running.load(SeqCst) > 0
-            });
+            linger(|| self.del_holds_journal.load(SeqCst) || self.dels_running.load(SeqCst) > 0);
             self.journal.lock().push(format!("SET {key}"));
             self.set_holds_machine.store(false, SeqCst);
             machine.apply(Command::set(key, value))
@@ -657,7 +655,10 @@ mod reliability {
                 least = least.min(planted.times_it_showed());
                 let twin = Arc::new(Lab::new(bug, false));
                 let report = run_stress(twin, &config);
-                assert!(report.passed(), "{bug:?}'s twin failed, seed {seed}:\n{report}");
+                assert!(
+                    report.passed(),
+                    "{bug:?}'s twin failed, seed {seed}:\n{report}"
+                );
             }
             eprintln!(
                 "{bug:?}: caught on all {} seeds, twin passed on all, in {:.1?}; the bug \

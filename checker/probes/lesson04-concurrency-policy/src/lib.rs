@@ -11,8 +11,8 @@
 //! every write and can hold a writer in the turnstile.
 
 mod criteria;
-pub mod hints;
 pub mod fixtures;
+pub mod hints;
 mod history;
 pub mod lab;
 
@@ -191,7 +191,10 @@ macro_rules! adapt_crate {
                     .map_err(Self::snapshot_error)
             }
 
-            fn decode(&self, bytes: &[u8]) -> Result<$crate::state::Store, $crate::reference::SnapshotError> {
+            fn decode(
+                &self,
+                bytes: &[u8],
+            ) -> Result<$crate::state::Store, $crate::reference::SnapshotError> {
                 $krate::decode(bytes).map_err(Self::snapshot_error)
             }
 
@@ -212,7 +215,6 @@ mod reference_adapter {
     crate::adapt_crate!(Reference, reference);
 }
 pub use reference_adapter::Reference;
-
 
 /// The lesson's criteria bound to one implementation: what a probe process runs.
 pub fn probe<S: Subject + 'static>(subject: S) -> Box<dyn Probe> {

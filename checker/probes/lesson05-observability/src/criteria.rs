@@ -16,7 +16,6 @@ use state::{Command, Response};
 use crate::exposition;
 use crate::{Rig, Subject, set_latency};
 
-
 pub const TOTALS_EXACT: Info = Info {
     id: "totals-exact",
     title: "after many threads run a seeded workload, every counter and histogram count \
@@ -83,11 +82,21 @@ pub const EXPOSITION_SNAPSHOT: Info = Info {
 pub fn all<S: Subject>() -> Vec<Criterion<S>> {
     vec![
         Criterion::new(&TOTALS_EXACT, |subject, ctx| totals_exact(*subject, ctx)),
-        Criterion::new(&STATS_WHILE_WRITING, |subject, ctx| stats_while_writing(*subject, ctx)),
-        Criterion::new(&COUNTERS_MONOTONIC, |subject, ctx| counters_monotonic(*subject, ctx)),
-        Criterion::new(&HISTOGRAM_BUCKETS, |subject, ctx| histogram_buckets(*subject, ctx)),
-        Criterion::new(&EXPOSITION_VALID, |subject, ctx| exposition_valid(*subject, ctx)),
-        Criterion::new(&EXPOSITION_SNAPSHOT, |subject, ctx| exposition_snapshot(*subject, ctx)),
+        Criterion::new(&STATS_WHILE_WRITING, |subject, ctx| {
+            stats_while_writing(*subject, ctx)
+        }),
+        Criterion::new(&COUNTERS_MONOTONIC, |subject, ctx| {
+            counters_monotonic(*subject, ctx)
+        }),
+        Criterion::new(&HISTOGRAM_BUCKETS, |subject, ctx| {
+            histogram_buckets(*subject, ctx)
+        }),
+        Criterion::new(&EXPOSITION_VALID, |subject, ctx| {
+            exposition_valid(*subject, ctx)
+        }),
+        Criterion::new(&EXPOSITION_SNAPSHOT, |subject, ctx| {
+            exposition_snapshot(*subject, ctx)
+        }),
     ]
 }
 
@@ -251,9 +260,24 @@ fn op_name(op: Op) -> &'static str {
 /// that a count that is off is a logic error, not a race.
 fn compare_totals(issued: &Tally, stats: &Stats, alone: bool) -> Result<(), Failure> {
     let counters = [
-        ("GET count (gets)", Some(Op::Get), issued.operations[0], stats.gets),
-        ("SET count (sets)", Some(Op::Set), issued.operations[1], stats.sets),
-        ("DEL count (dels)", Some(Op::Del), issued.operations[2], stats.dels),
+        (
+            "GET count (gets)",
+            Some(Op::Get),
+            issued.operations[0],
+            stats.gets,
+        ),
+        (
+            "SET count (sets)",
+            Some(Op::Set),
+            issued.operations[1],
+            stats.sets,
+        ),
+        (
+            "DEL count (dels)",
+            Some(Op::Del),
+            issued.operations[2],
+            stats.dels,
+        ),
         ("hits", None, issued.hits, stats.hits),
         ("misses", None, issued.misses, stats.misses),
         ("errors", None, issued.errors, stats.errors),
@@ -274,7 +298,9 @@ fn compare_totals(issued: &Tally, stats: &Stats, alone: bool) -> Result<(), Fail
         };
         let hint = if !alone {
             race.to_owned()
-        } else if let Some(op) = op.filter(|op| want - seen.min(want) == issued.rejected[op.index()]) {
+        } else if let Some(op) =
+            op.filter(|op| want - seen.min(want) == issued.rejected[op.index()])
+        {
             format!(
                 "Every call counts in its kind's counter, rejected ones too: the {} \
                  {}s the store rejected were not counted in it.",
@@ -411,7 +437,9 @@ fn totals_exact<S: Subject>(subject: S, ctx: &Ctx) -> Verdict {
 /// makes it wait out the budget, and there a split increment can escape (see the
 /// measured catch rates in the fixtures' notes).
 fn storms<S: Subject>(subject: S, ctx: &Ctx) -> Verdict {
-    let threads = 2 * thread::available_parallelism().map_or(2, |n| n.get()).max(2);
+    let threads = 2 * thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .max(2);
     let rig = Rig::new();
     let store = Arc::new(subject.new_store(&rig));
     let _ = subject.execute(&store, Command::set("storm", "v"));
@@ -523,8 +551,12 @@ fn storm<S: Subject>(
     let lanes: Arc<Vec<Lane>> = Arc::new((0..threads).map(|_| Lane::default()).collect());
     let workers = (0..threads)
         .map(|t| {
-            let (store, ready, command, lanes) =
-                (Arc::clone(store), Arc::clone(&ready), command.clone(), Arc::clone(&lanes));
+            let (store, ready, command, lanes) = (
+                Arc::clone(store),
+                Arc::clone(&ready),
+                command.clone(),
+                Arc::clone(&lanes),
+            );
             sync::spawn(format!("storm {t}"), move || {
                 set_latency(Duration::ZERO);
                 ready.fetch_add(1, Ordering::SeqCst);
@@ -571,7 +603,6 @@ const CHECK_EVERY: usize = 64;
 struct Lane {
     done: AtomicU64,
 }
-
 
 fn stats_while_writing<S: Subject>(subject: S, ctx: &Ctx) -> Verdict {
     let rig = Rig::new();

@@ -319,8 +319,8 @@ pub struct BrokenStore {
 
 impl BrokenStore {
     fn execute(&self, command: Command) -> Result<Response, Rejected> {
-        let _whole_call = (self.bug == Bug::MetricsLockHeldDuringOperation)
-            .then(|| self.metrics_lock.lock());
+        let _whole_call =
+            (self.bug == Bug::MetricsLockHeldDuringOperation).then(|| self.metrics_lock.lock());
         let op = Op::of(&command);
         if self.bug == Bug::MissesAsDifference {
             bump(self.bug, self.counters.kind(op));
@@ -380,8 +380,8 @@ impl BrokenStore {
 
     fn stats(&self) -> Stats {
         let _consistent = (self.bug == Bug::StatsTakeReadLock).then(|| self.state.read());
-        let _metrics = (self.bug == Bug::MetricsLockHeldDuringOperation)
-            .then(|| self.metrics_lock.lock());
+        let _metrics =
+            (self.bug == Bug::MetricsLockHeldDuringOperation).then(|| self.metrics_lock.lock());
         let c = &self.counters;
         let read = |counter: &AtomicU64| match self.bug {
             Bug::ResetOnRead => counter.swap(0, Relaxed),
@@ -514,7 +514,10 @@ fn render(bug: Bug, stats: &Stats) -> String {
             op.label(),
             seconds(histogram.sum())
         ));
-        out.push_str(&format!("{family}_count{{op=\"{}\"}} {count}\n", op.label()));
+        out.push_str(&format!(
+            "{family}_count{{op=\"{}\"}} {count}\n",
+            op.label()
+        ));
     }
     out
 }

@@ -8,9 +8,9 @@
 //! inside the state machine while it holds the store's lock.
 
 mod criteria;
-pub mod hints;
 pub mod exposition;
 pub mod fixtures;
+pub mod hints;
 pub mod rig;
 pub mod variants;
 
@@ -165,7 +165,6 @@ mod reference_adapter {
     crate::adapt_crate!(Reference, reference);
 }
 pub use reference_adapter::Reference;
-
 
 /// The lesson's criteria bound to one implementation: what a probe process runs.
 pub fn probe<S: Subject + 'static>(subject: S) -> Box<dyn Probe> {

@@ -226,7 +226,11 @@ fn render_with_write(stats: &Stats) -> String {
                 Some(bound) => format_seconds(bound),
                 None => "+Inf".to_owned(),
             };
-            let _ = writeln!(out, "{name}_bucket{{op=\"{}\",le=\"{le}\"}} {total}", op.label());
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{op=\"{}\",le=\"{le}\"}} {total}",
+                op.label()
+            );
         }
         let _ = writeln!(
             out,
@@ -234,7 +238,12 @@ fn render_with_write(stats: &Stats) -> String {
             op.label(),
             format_seconds(histogram.sum())
         );
-        let _ = writeln!(out, "{name}_count{{op=\"{}\"}} {}", op.label(), histogram.count());
+        let _ = writeln!(
+            out,
+            "{name}_count{{op=\"{}\"}} {}",
+            op.label(),
+            histogram.count()
+        );
     }
     out
 }

@@ -21,7 +21,6 @@ use state::Command;
 use crate::Subject;
 use probe_kit::sync::{Crew, Stuck, name_stuck};
 
-
 pub const SEQUENCE_GAP_FREE: Info = Info {
     id: "sequence-gap-free",
     title: "concurrent writers get unique, gap-free numbers, and the hook sees them in order",
