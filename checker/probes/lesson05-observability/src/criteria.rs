@@ -564,7 +564,7 @@ fn storm<S: Subject>(
                 let mut spins = 0u32;
                 while ready.load(Ordering::SeqCst) < threads && Instant::now() < give_up {
                     spins += 1;
-                    if spins % 256 == 0 {
+                    if spins.is_multiple_of(256) {
                         thread::yield_now();
                     } else {
                         std::hint::spin_loop();
