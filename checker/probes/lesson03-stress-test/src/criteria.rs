@@ -115,11 +115,21 @@ pub fn all<S: Subject>() -> Vec<Criterion<S>> {
         Criterion::new(&PLAN_SEEDED, plan_seeded),
         Criterion::new(&PASSES_ON_CORRECT_STORE, passes_on_correct_store),
         Criterion::new(&REPORT_SHAPE, report_shape),
-        Criterion::new(&CATCHES_LOST_UPDATE, |subject, ctx| catches(subject, ctx, Bug::LostUpdate)),
-        Criterion::new(&CATCHES_TORN_WRITE, |subject, ctx| catches(subject, ctx, Bug::TornWrite)),
-        Criterion::new(&CATCHES_VERSION_GOING_BACK, |subject, ctx| catches(subject, ctx, Bug::VersionGoesBack)),
-        Criterion::new(&CATCHES_PANIC, |subject, ctx| catches(subject, ctx, Bug::PanicsUnderContention)),
-        Criterion::new(&CATCHES_DEADLOCK, |subject, ctx| catches(subject, ctx, Bug::DeadlocksUnderContention)),
+        Criterion::new(&CATCHES_LOST_UPDATE, |subject, ctx| {
+            catches(subject, ctx, Bug::LostUpdate)
+        }),
+        Criterion::new(&CATCHES_TORN_WRITE, |subject, ctx| {
+            catches(subject, ctx, Bug::TornWrite)
+        }),
+        Criterion::new(&CATCHES_VERSION_GOING_BACK, |subject, ctx| {
+            catches(subject, ctx, Bug::VersionGoesBack)
+        }),
+        Criterion::new(&CATCHES_PANIC, |subject, ctx| {
+            catches(subject, ctx, Bug::PanicsUnderContention)
+        }),
+        Criterion::new(&CATCHES_DEADLOCK, |subject, ctx| {
+            catches(subject, ctx, Bug::DeadlocksUnderContention)
+        }),
     ]
 }
 
@@ -219,10 +229,19 @@ fn shown<S: Subject>(subject: &S, report: &StressReport) -> String {
 }
 
 fn evidence<S: Subject>(subject: &S, config: &StressConfig, report: &StressReport) -> String {
-    format!("{}; your report:\n{}", setting(config), shown(subject, report))
+    format!(
+        "{}; your report:\n{}",
+        setting(config),
+        shown(subject, report)
+    )
 }
 
-fn hung<K: KvStore>(waited: Duration, what: &str, config: &StressConfig, store: &Watched<K>) -> Failure {
+fn hung<K: KvStore>(
+    waited: Duration,
+    what: &str,
+    config: &StressConfig,
+    store: &Watched<K>,
+) -> Failure {
     let tally = store.tally();
     let expected = format!(
         "a report within the config's deadline of {:?} (the checker waits {:?} in all)",
@@ -520,7 +539,11 @@ fn performs_its_plan<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
 
 /// Fails if the report came back while the test's threads were still at work:
 /// operations in flight then, or more operations done since.
-fn still_running<K: KvStore>(store: &Watched<K>, at_return: Tally, config: &StressConfig) -> Verdict {
+fn still_running<K: KvStore>(
+    store: &Watched<K>,
+    at_return: Tally,
+    config: &StressConfig,
+) -> Verdict {
     let mut later = store.tally();
     if at_return.in_flight == 0 && at_return.completed < expected_operations(config) {
         // Fewer operations than the plans hold, and none running: either the plans
@@ -676,7 +699,10 @@ fn judge_correct_run<S: Subject, K: KvStore>(
 /// come back between their reads, read one version twice, and read the keys in
 /// every order relative to one another. Whatever the scheduler would have done,
 /// every case a read check must accept is in it.
-fn serial_history(config: &StressConfig, rng: &mut StdRng) -> (Vec<Vec<Command>>, Vec<Vec<Response>>) {
+fn serial_history(
+    config: &StressConfig,
+    rng: &mut StdRng,
+) -> (Vec<Vec<Command>>, Vec<Vec<Response>>) {
     let plans: Vec<Vec<Command>> = (0..config.threads())
         .map(|t| reference::plan(config, t))
         .collect();
@@ -719,8 +745,7 @@ fn false_alarm_hint(check: &Check) -> String {
                            have gaps), and a read may see any version current at some moment \
                            during the GET, not only the newest."
             .into(),
-        _ => "check_reads answers Pass or Fail: Skipped is for checks that could not run."
-            .into(),
+        _ => "check_reads answers Pass or Fail: Skipped is for checks that could not run.".into(),
     }
 }
 
@@ -757,7 +782,9 @@ fn tampered(
     let mut stored: HashMap<(&str, u64), &str> = HashMap::new();
     for (plan, responses) in plans.iter().zip(&seen) {
         for (command, response) in plan.iter().zip(responses) {
-            if let (Command::Set { key, value }, Response::Stored { version, .. }) = (command, response) {
+            if let (Command::Set { key, value }, Response::Stored { version, .. }) =
+                (command, response)
+            {
                 stored.insert((key, *version), value);
             }
         }
@@ -783,7 +810,9 @@ fn tampered(
                 Bug::TornWrite => {
                     // The last read whose version was later overwritten by a SET.
                     let Some((i, version, value)) = reads.iter().rev().find_map(|&(i, v)| {
-                        stored.get(&(key.to_owned(), v + 1)).map(|value| (i, v, value.clone()))
+                        stored
+                            .get(&(key.to_owned(), v + 1))
+                            .map(|value| (i, v, value.clone()))
                     }) else {
                         continue;
                     };
@@ -968,13 +997,20 @@ fn catches<S: Subject>(subject: &S, ctx: &Ctx, bug: Bug) -> Verdict {
     let mut showed_in_some_run = false;
     for run in 0..=runs {
         let planted = run != twin_at;
-        let attempt = if planted { run - usize::from(run > twin_at) } else { 0 };
+        let attempt = if planted {
+            run - usize::from(run > twin_at)
+        } else {
+            0
+        };
         let config = catch_config(bug, ctx.seed().wrapping_add(attempt as u64));
         let store = Arc::new(Watched::new(Lab::new(bug, planted)));
         let what = if planted {
             store_name(bug).to_owned()
         } else {
-            format!("the same kind of store as {}, without the bug", store_name(bug))
+            format!(
+                "the same kind of store as {}, without the bug",
+                store_name(bug)
+            )
         };
         let ran = run_guarded(ctx, subject, &store, &config, &what);
         if bug == Bug::PanicsUnderContention {
@@ -1064,8 +1100,8 @@ fn says_it_hung(why: &str) -> bool {
     let why = why.to_lowercase();
     !why.contains("panic")
         && [
-            "finish", "time", "deadline", "hang", "hung", "stuck", "running", "complete",
-            "within", "respond", "wait", "block",
+            "finish", "time", "deadline", "hang", "hung", "stuck", "running", "complete", "within",
+            "respond", "wait", "block",
         ]
         .iter()
         .any(|word| why.contains(word))
@@ -1085,7 +1121,13 @@ fn judge_planted_run<S: Subject>(
     config: &StressConfig,
 ) -> Verdict {
     let name = store_name(bug);
-    let evidence = || format!("{}; your report:\n{}", setting(config), shown(subject, report));
+    let evidence = || {
+        format!(
+            "{}; your report:\n{}",
+            setting(config),
+            shown(subject, report)
+        )
+    };
     let fail = |expected: String, seen: String, hint: &str| {
         Err(Failure::new(expected, seen)
             .with_hint(hint)
@@ -1170,7 +1212,9 @@ fn judge_planted_run<S: Subject>(
                 Check::Fail(_) => Ok(()),
                 Check::Pass => fail(
                     format!("reads consistent: FAIL on {name}"),
-                    format!("your stress test reported reads consistent: PASS, although {what_happened}"),
+                    format!(
+                        "your stress test reported reads consistent: PASS, although {what_happened}"
+                    ),
                     hint,
                 ),
                 Check::Skipped(why) => fail(
@@ -1288,7 +1332,11 @@ fn counts_what_finished<S: Subject>(
         ),
     )
     .with_hint(hint)
-    .with_detail(format!("{}; your report:\n{}", setting(config), shown(subject, report))))
+    .with_detail(format!(
+        "{}; your report:\n{}",
+        setting(config),
+        shown(subject, report)
+    )))
 }
 
 #[cfg(test)]

@@ -6,8 +6,8 @@
 //! thread really performed. The fixtures are broken stress tests.
 
 mod criteria;
-pub mod hints;
 pub mod fixtures;
+pub mod hints;
 pub mod planted;
 pub mod variants;
 pub mod watched;
@@ -16,7 +16,6 @@ use std::sync::Arc;
 
 use probe_kit::{Graded, Probe};
 use reference::{Check, Command, KvStore, Response, StressConfig, StressReport};
-
 
 // The adapter macro names these through `$crate`, so that a generated probe crate
 // can expand it with no dependency of its own on the reference.
@@ -27,7 +26,12 @@ pub use reference;
 pub trait Subject: Clone + Send + Sync + 'static {
     fn plan(&self, config: &StressConfig, thread: usize) -> Vec<Command>;
     /// Step 4 on its own: what the readers saw, judged against what the writers did.
-    fn check_reads(&self, config: &StressConfig, plans: &[Vec<Command>], seen: &[Vec<Response>]) -> Check;
+    fn check_reads(
+        &self,
+        config: &StressConfig,
+        plans: &[Vec<Command>],
+        seen: &[Vec<Response>],
+    ) -> Check;
     fn run_stress(&self, store: Arc<dyn KvStore>, config: &StressConfig) -> StressReport;
     /// The report as the implementation's `Display` prints it.
     fn render(&self, report: &StressReport) -> String;
@@ -148,7 +152,6 @@ mod reference_adapter {
     crate::adapt_crate!(Reference, reference);
 }
 pub use reference_adapter::Reference;
-
 
 /// The lesson's criteria bound to one implementation: what a probe process runs.
 pub fn probe<S: Subject + 'static>(subject: S) -> Box<dyn Probe> {

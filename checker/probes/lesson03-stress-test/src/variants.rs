@@ -111,7 +111,10 @@ fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
 /// The report, one fact per line, written line by line.
 fn display(report: &StressReport) -> String {
     let lines = [
-        format!("{} threads, {} operations total", report.threads, report.operations),
+        format!(
+            "{} threads, {} operations total",
+            report.threads, report.operations
+        ),
         format!("threads finished: {}", report.finished),
         format!("invariants: {}", report.invariants),
         format!("reads consistent: {}", report.reads),
@@ -137,11 +140,17 @@ fn key_number(key: &str) -> usize {
     key.trim_start_matches('k').parse().unwrap_or(0)
 }
 
-fn supervised_reads(config: &StressConfig, plans: &[Vec<Command>], seen: &[Vec<Response>]) -> Check {
+fn supervised_reads(
+    config: &StressConfig,
+    plans: &[Vec<Command>],
+    seen: &[Vec<Response>],
+) -> Check {
     let mut acknowledged: HashMap<(&str, u64), &str> = HashMap::new();
     for (plan, responses) in plans.iter().zip(seen) {
         for (command, response) in plan.iter().zip(responses) {
-            if let (Command::Set { key, value }, Response::Stored { version, .. }) = (command, response) {
+            if let (Command::Set { key, value }, Response::Stored { version, .. }) =
+                (command, response)
+            {
                 acknowledged.insert((key, *version), value);
             }
         }
@@ -194,12 +203,19 @@ impl Subject for Supervised {
             .collect()
     }
 
-    fn check_reads(&self, config: &StressConfig, plans: &[Vec<Command>], seen: &[Vec<Response>]) -> Check {
+    fn check_reads(
+        &self,
+        config: &StressConfig,
+        plans: &[Vec<Command>],
+        seen: &[Vec<Response>],
+    ) -> Check {
         supervised_reads(config, plans, seen)
     }
 
     fn run_stress(&self, store: Arc<dyn KvStore>, config: &StressConfig) -> StressReport {
-        let plans: Vec<Vec<Command>> = (0..config.threads()).map(|t| self.plan(config, t)).collect();
+        let plans: Vec<Vec<Command>> = (0..config.threads())
+            .map(|t| self.plan(config, t))
+            .collect();
         let started = Instant::now();
         let (sender, outcomes) = mpsc::channel::<(usize, Outcome)>();
         {
@@ -215,9 +231,10 @@ impl Subject for Supervised {
                             .name(config.thread_name(t))
                             .spawn_scoped(scope, move || {
                                 gate.wait();
-                                let outcome =
-                                    panic::catch_unwind(AssertUnwindSafe(|| run_plan(&**store, plan)))
-                                        .map_err(|p| format!("panicked: {}", panic_text(&*p)));
+                                let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
+                                    run_plan(&**store, plan)
+                                }))
+                                .map_err(|p| format!("panicked: {}", panic_text(&*p)));
                                 let _ = sender.send((t, outcome));
                             })
                             .expect("a worker thread starts");
@@ -274,7 +291,11 @@ fn polled_reads(config: &StressConfig, plans: &[Vec<Command>], seen: &[Vec<Respo
             if let (Command::Get { key }, Response::Value { value, version }) = pair {
                 if !written.contains(&(key.clone(), *version, value.clone())) {
                     let mut why = String::new();
-                    let _ = write!(why, "{}: {key}@v{version}={value:?} was never written", config.thread_name(t));
+                    let _ = write!(
+                        why,
+                        "{}: {key}@v{version}={value:?} was never written",
+                        config.thread_name(t)
+                    );
                     return Check::Fail(why);
                 }
                 match newest.insert(key, *version) {
@@ -294,7 +315,8 @@ fn polled_reads(config: &StressConfig, plans: &[Vec<Command>], seen: &[Vec<Respo
 
 impl Subject for Polled {
     fn plan(&self, config: &StressConfig, thread: usize) -> Vec<Command> {
-        let seed = config.seed.rotate_left(17) ^ (thread as u64 + 1).wrapping_mul(0xD6E8_FEB8_6659_FD93);
+        let seed =
+            config.seed.rotate_left(17) ^ (thread as u64 + 1).wrapping_mul(0xD6E8_FEB8_6659_FD93);
         let mut rng = StdRng::seed_from_u64(seed);
         let mut plan = Vec::with_capacity(config.ops_per_thread);
         for i in 0..config.ops_per_thread {
@@ -311,12 +333,19 @@ impl Subject for Polled {
         plan
     }
 
-    fn check_reads(&self, config: &StressConfig, plans: &[Vec<Command>], seen: &[Vec<Response>]) -> Check {
+    fn check_reads(
+        &self,
+        config: &StressConfig,
+        plans: &[Vec<Command>],
+        seen: &[Vec<Response>],
+    ) -> Check {
         polled_reads(config, plans, seen)
     }
 
     fn run_stress(&self, store: Arc<dyn KvStore>, config: &StressConfig) -> StressReport {
-        let plans: Vec<Vec<Command>> = (0..config.threads()).map(|t| self.plan(config, t)).collect();
+        let plans: Vec<Vec<Command>> = (0..config.threads())
+            .map(|t| self.plan(config, t))
+            .collect();
         let started = Instant::now();
         let gate = Arc::new(Barrier::new(plans.len()));
         let mut handles: Vec<Option<thread::JoinHandle<Vec<Response>>>> = plans
