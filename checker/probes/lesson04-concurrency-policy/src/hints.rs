@@ -3,4 +3,161 @@
 
 use probe_kit::Ladder;
 
-pub const LADDERS: &[Ladder] = &[];
+use crate::criteria::{
+    NO_DEADLOCK, POLICY_DOCUMENT, READERS_NOT_BLOCKED, READS_CONSISTENT, RESTORE_ROUNDTRIP,
+    SEQUENCE_GAP_FREE, SNAPSHOT_CONSISTENT, SNAPSHOT_FILE_ATOMIC, SNAPSHOT_OUTSIDE_LOCK,
+    STATE_FOLLOWS_LOG, TORN_SNAPSHOT_REFUSED,
+};
+
+pub const LADDERS: &[Ladder] = &[
+    Ladder {
+        criterion: &SEQUENCE_GAP_FREE,
+        more: &[
+            "The turnstile is the one place writers pass one at a time (the chapter's picture \
+             of the policy): a number is only safe to hand out by the writer inside it, \
+             because no other write can start until this one has been applied.",
+            "Decide everything about a write's number after entering the turnstile: whether \
+             the command is a write at all (a DEL of a missing key is not, and takes no \
+             number), and which number it gets, read from the state as it is now. A number \
+             read or counted before entering can be taken twice.",
+            "In write: validate, lock the writer mutex and keep its guard (it is also the \
+             hook), read the state's global sequence under a short read guard, return early \
+             for a DEL with nothing to delete, then call `on_write` with the next number \
+             while the mutex is still held.",
+        ],
+    },
+    Ladder {
+        criterion: &STATE_FOLLOWS_LOG,
+        more: &[
+            "The hook is the log: the state must take each write in exactly the order the hook \
+             was told, one after another (the book's \"The hook before the apply\").",
+            "Nothing may come between telling the hook and applying: the same writer, still \
+             inside the turnstile, applies the very command it announced, and only then lets \
+             the next writer in.",
+            "After `on_write`, a short `write()` guard on the state around `apply`, all while \
+             the writer mutex's guard is still alive; that guard is dropped only when write \
+             returns.",
+        ],
+    },
+    Ladder {
+        criterion: &READS_CONSISTENT,
+        more: &[
+            "A read describes one moment: the entry and the sequence it is as of must come from \
+             the same state (the book's step 2). Anything kept or read apart from the state \
+             can pair one moment's entry with another's number.",
+            "Take both parts of the Read from the state itself, under one shared guard, and \
+             make every change to the state in one step under its exclusive guard, so no \
+             moment exists where the entries and the sequence disagree.",
+            "In get: one `read()` guard on the state, then the entry `lookup` lends, cloned into \
+             an owned Option, and the state's global sequence, both taken through that guard \
+             before it is dropped.",
+        ],
+    },
+    Ladder {
+        criterion: &READERS_NOT_BLOCKED,
+        more: &[
+            "The hook may be slow (it stands for writing a log to disk), so readers must not \
+             wait for it: they wait only for the short apply (the book's \"Readers wait only \
+             for the apply\").",
+            "During on_write the writer holds the turnstile and nothing on the state; the \
+             state's exclusive side is taken only for the apply. A reader never touches the \
+             turnstile at all.",
+            "Check where each guard lives: the read guard used to find the next number must end \
+             before `on_write` (a block of its own does it), the state's `write()` is taken \
+             after the hook returns, and get takes only the state's `read()`.",
+        ],
+    },
+    Ladder {
+        criterion: &SNAPSHOT_CONSISTENT,
+        more: &[
+            "A snapshot is one moment of the state, like a read: it must equal the replay of \
+             the log up to its own sequence number (the book's step 3).",
+            "Copy the whole machine, entries and sequence together, under one shared guard. \
+             A copy put together key by key or in several sections lets writes land in the \
+             middle of it.",
+            "copy_state: one shared guard on the state and a clone of what it protects, \
+             returned as an owned value; the machine type is Clone for exactly this.",
+        ],
+    },
+    Ladder {
+        criterion: &SNAPSHOT_OUTSIDE_LOCK,
+        more: &[
+            "Encoding and writing out take long; the lock protects the state only for as long \
+             as the copy takes (the book's step 4). After the copy, nobody needs to wait.",
+            "write_snapshot works only on the owned copy: once copy_state has returned, no \
+             guard of the store may still be alive while encoding or writing.",
+            "Call copy_state, keep its owned result, then `encode` it and `write_all` and \
+             `flush` the bytes; a guard taken in write_snapshot itself and kept in a local \
+             would live to the end of the function.",
+        ],
+    },
+    Ladder {
+        criterion: &SNAPSHOT_FILE_ATOMIC,
+        more: &[
+            "At every moment, the file at the path is either the whole old snapshot or the \
+             whole new one, even if the machine crashes halfway (the book's step 5).",
+            "Write the new snapshot somewhere else first, make it durable, then swap names in \
+             one step and make the swap durable too. Only then is it saved, and only then is \
+             the hook told.",
+            "In save_snapshot: create the file at `temp_path_for(path)`, write_snapshot into \
+             it, `sync_all`, `fs::rename` it over the path, `sync_dir_of(path)`, and last \
+             `on_snapshot_saved` through the writer mutex; remove the temporary file if \
+             writing fails.",
+        ],
+    },
+    Ladder {
+        criterion: &TORN_SNAPSHOT_REFUSED,
+        more: &[
+            "Never trust bytes before checking them: a torn or flipped file must be refused, \
+             each kind with its own error (the book's step 6).",
+            "Check from the outside in, each check needing only what the previous ones proved: \
+             is there a whole header, does it start with MAGIC, is the file exactly as long as \
+             the header says, does the checksum match; only then parse the body, then check \
+             lesson 01's invariants.",
+            "In decode: a length test against HEADER_LEN, `split_at`, a comparison with MAGIC, \
+             `u64::from_le_bytes` for the body length (add with saturation), Truncated or \
+             TrailingBytes by comparing lengths, `crc32` of the body against the stored u32, \
+             then `parse_body` and `check_invariants`, each error mapped to its variant.",
+        ],
+    },
+    Ladder {
+        criterion: &RESTORE_ROUNDTRIP,
+        more: &[
+            "A restored store is the saved one: the same entries, tombstones included, and the \
+             same sequence, so the next write takes the next number (the book's step 7).",
+            "A tombstone holds its key's version: leave it out of the snapshot and the key \
+             restarts at v1 and the versions stop adding up. The sequence must come back \
+             exactly, not be recomputed from the entries.",
+            "restore: read the whole file, `decode` it, and build the store with `from_parts` \
+             from the machine `from_store` makes and the hook given; every error comes back \
+             through `?`.",
+        ],
+    },
+    Ladder {
+        criterion: &NO_DEADLOCK,
+        more: &[
+            "Two locks can deadlock only if two paths take them in opposite orders (the book's \
+             \"Why the locks cannot deadlock\"). Fix one order, turnstile then state, and keep \
+             it everywhere.",
+            "The risky path is the snapshot: it takes the state to copy and the turnstile to \
+             tell the hook. It must never hold the state while it waits for the turnstile.",
+            "In save_snapshot the only state guard lives inside copy_state and is gone before \
+             the file is written; the writer mutex is locked only at the end, for \
+             `on_snapshot_saved`, with no other guard alive.",
+        ],
+    },
+    Ladder {
+        criterion: &POLICY_DOCUMENT,
+        more: &[
+            "The policy is the argument your code makes, written down: each section says what \
+             the rule is and why the code keeps it (the book's step 8).",
+            "Write each section from your own code: where the one serialization point is and \
+             what happens inside it, what a read returns and when it waits, what a snapshot \
+             copies under which lock and what happens outside it, and why the writes are \
+             totally ordered and the locks cannot deadlock.",
+            "Keep the five headings exactly, remove every TODO, give each section at least \
+             twenty words, and under Lock granularity write at least three bullets, each \
+             naming the alternative it weighs (store-level, striped, per-key, lock-free).",
+        ],
+    },
+];
