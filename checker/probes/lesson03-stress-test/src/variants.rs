@@ -39,6 +39,9 @@ pub const VARIANTS: &[Variant] = &[
 
 type Outcome = Result<Vec<Response>, String>;
 
+/// A read check, as each variant writes its own.
+type CheckReads = fn(&StressConfig, &[Vec<Command>], &[Vec<Response>]) -> Check;
+
 /// What both variants do once the threads are done: count, check, report.
 fn report(
     store: &dyn KvStore,
@@ -46,7 +49,7 @@ fn report(
     plans: &[Vec<Command>],
     outcomes: Vec<Outcome>,
     elapsed: Duration,
-    check_reads: fn(&StressConfig, &[Vec<Command>], &[Vec<Response>]) -> Check,
+    check_reads: CheckReads,
 ) -> StressReport {
     let mut operations = 0;
     let mut first_trouble = None;
