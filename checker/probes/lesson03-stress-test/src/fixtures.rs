@@ -78,6 +78,9 @@ pub enum Flaw {
     // catches-torn-write
     /// Never looks at what the readers saw.
     IgnoresReads,
+    /// Calls a run that took over 20 ms a hang ("the store is too slow"): a timing
+    /// threshold, which the planted store's bug-free twin, exactly as slow, trips.
+    FlagsSlowRuns,
     /// Checks that each value read was written by some SET, not with which version.
     ReadsCheckValueOnly,
     /// Checks that each version read was acknowledged by some write of that key,
@@ -145,6 +148,7 @@ fixtures! {
     "checks-invariants-early" => ChecksInvariantsEarly, CATCHES_LOST_UPDATE;
     "serialised-by-a-lock" => SerialisedByALock, CATCHES_LOST_UPDATE;
     "ignores-reads" => IgnoresReads, CATCHES_TORN_WRITE;
+    "flags-slow-runs" => FlagsSlowRuns, CATCHES_TORN_WRITE;
     "reads-check-value-only" => ReadsCheckValueOnly, CATCHES_TORN_WRITE;
     "reads-check-version-only" => ReadsCheckVersionOnly, CATCHES_TORN_WRITE;
     "reads-unordered" => ReadsUnordered, CATCHES_VERSION_GOING_BACK;
@@ -288,11 +292,16 @@ impl Subject for Broken {
             Flaw::FixedOperationCount => config.threads() * config.ops_per_thread,
             _ => results.iter().take(counted).flatten().map(Vec::len).sum(),
         };
-        let trouble = results.iter().enumerate().find_map(|(t, r)| {
+        let mut trouble = results.iter().enumerate().find_map(|(t, r)| {
             r.as_ref()
                 .err()
                 .map(|why| format!("{} {why}", config.thread_name(t)))
         });
+        if self.0 == Flaw::FlagsSlowRuns && elapsed > std::time::Duration::from_millis(20) {
+            trouble.get_or_insert(format!(
+                "the run took {elapsed:?}, more than 20ms: the store is too slow, something hangs"
+            ));
+        }
         let invariants = |answer: Result<(), Violation>| match answer {
             Ok(()) => Check::Pass,
             Err(violation) => Check::Fail(violation.to_string()),

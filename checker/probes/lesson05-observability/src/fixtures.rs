@@ -26,10 +26,16 @@ pub enum Bug {
     // totals-exact
     /// Every counter is bumped with a load, then a store: two threads can both
     /// load 7 and store 8. Written as a learner writes it, with nothing to widen
-    /// the window between the two.
+    /// the window between the two: only threads that really run at the same time
+    /// lose counts (see the storms of `totals-exact`). Measured on 2 cores:
+    /// rejected in 100 of 100 runs, and in 100 of 100 again with one and with two
+    /// other programs keeping the cores busy; with the probe pinned to one core,
+    /// where only a preemption between the load and the store loses a count, in 17
+    /// of 20.
     LoadThenStore,
     /// Bumps with one `compare_exchange` and ignores its failure, instead of
     /// retrying (or using `fetch_add`): a bump that loses the race is dropped.
+    /// Measured on 2 cores: rejected in 100 of 100 runs.
     CompareExchangeOnce,
     /// The histogram has no bucket for latencies past its last bound and drops them.
     HistogramDropsSlowSamples,
