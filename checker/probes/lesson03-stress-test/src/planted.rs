@@ -10,7 +10,7 @@
 //!
 //! A real race window is a few instructions wide, and whether a run hits it depends
 //! on the scheduler. These stores make their window wait for company instead: the
-//! faulty section *lingers* (yields, a bounded number of times) until another
+//! faulty section *lingers* (pauses, a bounded number of times) until another
 //! thread has done what makes the bug show, such as a second writer taking the
 //! same sequence number, or a reader looking at a half-done write. The twin lingers
 //! on the same condition, so the two cost the same per operation. As soon as a
@@ -30,6 +30,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::SeqCst};
 use std::thread;
+use std::time::Duration;
 
 use parking_lot::{Mutex, RwLock};
 use reference::{Command, Entry, KvStore, Response, Store, Violation};
@@ -145,23 +146,51 @@ impl KvStore for Lab {
     }
 }
 
-/// How many times a race window yields, at most, while it waits for company.
+/// How many times a race window pauses, at most, while it waits for company.
 const LINGER: usize = 64;
 
-/// Yields until `company` holds, at most [`LINGER`] times; returns whether it did.
+/// How long one pause lasts. A pause sleeps rather than yields: a yield is cheap on
+/// an idle machine, but on a busy one it hands the core to whatever else is running
+/// for the rest of a time slice, milliseconds each (measured: the lesson's catch
+/// runs went from 0.1 s to 10 s beside three busy loops, past the test's
+/// deadline). A sleep frees the core for the very threads the window waits for,
+/// and the scheduler wakes a sleeper promptly however busy it is (the same runs:
+/// 0.4 s idle, 0.8 s beside the busy loops).
+const PAUSE: Duration = Duration::from_micros(20);
+
+/// How many pauses a window makes right after this thread's last window waited in
+/// vain. Company that did not come is usually gone for good: the other threads are
+/// done (a reader paced by writers that have finished, a writer waiting for readers
+/// that have), and waiting the full bound at every operation left would only make
+/// the run slower.
+const LINGER_AFTER_A_MISS: usize = 2;
+
+/// Pauses until `company` holds, at most [`LINGER`] times; returns whether it did.
 fn linger(company: impl Fn() -> bool) -> bool {
     linger_at_most(LINGER, company)
 }
 
-/// [`linger`], with another bound.
+/// [`linger`], with another bound. A window that meets company restores the full
+/// bound for this thread's next one.
 fn linger_at_most(rounds: usize, company: impl Fn() -> bool) -> bool {
-    for _ in 0..rounds {
-        if company() {
-            return true;
-        }
-        thread::yield_now();
+    thread_local! {
+        static LAST_ONE_MISSED: Cell<bool> = const { Cell::new(false) };
     }
-    company()
+    let rounds = if LAST_ONE_MISSED.get() {
+        rounds.min(LINGER_AFTER_A_MISS)
+    } else {
+        rounds
+    };
+    let mut met = company();
+    for _ in 0..rounds {
+        if met {
+            break;
+        }
+        thread::sleep(PAUSE);
+        met = company();
+    }
+    LAST_ONE_MISSED.set(!met);
+    met
 }
 
 /// Keeps readers in step with the writers. A GET first lingers until some write
@@ -493,7 +522,7 @@ impl PanicsUnderContention {
     fn get(&self, key: &str) -> Response {
         let machine = self.machine.read();
         // Readers linger a little inside, so writers find the lock taken.
-        thread::yield_now();
+        thread::sleep(PAUSE);
         machine.get(key)
     }
 
@@ -513,10 +542,9 @@ impl PanicsUnderContention {
 }
 
 /// How long the deadlocking store's windows wait for company. Shorter than the
-/// others': a SET waits in its window holding the store's lock, so every yield
-/// there stalls every other thread, and on a busy machine a yield can cost a
-/// whole time slice; the deadlock needs only one SET and one DEL to meet, which
-/// happens within the first few writes all the same.
+/// others': a SET waits in its window holding the store's lock, so every pause
+/// there stalls every other thread; the deadlock needs only one SET and one DEL to
+/// meet, which happens within the first few writes all the same.
 const DEADLOCK_LINGER: usize = 16;
 
 /// Every write is also recorded in a journal behind a lock of its own. SET takes
