@@ -26,6 +26,11 @@ use crate::Subject;
 use crate::planted::{Bug, Lab};
 use crate::watched::{Tally, Watched};
 
+/// How long the checker gives one criterion before it calls the probe hung: room
+/// for each of its runs to be tried again with a longer deadline (see [`run_on`]).
+/// A stress test that hangs is caught sooner, by the probe, within [`patience`].
+const BUDGET_SECS: u64 = 90;
+
 pub const PLAN_SEEDED: Info = Info {
     id: "plan-seeded",
     title: "the same seed gives the same operations per thread, and each thread runs exactly its plan",
@@ -33,7 +38,7 @@ pub const PLAN_SEEDED: Info = Info {
            thread's number (StdRng::seed_from_u64), never from rand::rng() or one generator \
            shared by all threads, and have each thread perform exactly plan(config, t).",
     book: "lesson03-stress-test.html#step-1-plan-each-threads-operations-from-the-seed",
-    deadline_secs: 30,
+    deadline_secs: BUDGET_SECS,
 };
 
 pub const PASSES_ON_CORRECT_STORE: Info = Info {
@@ -43,7 +48,7 @@ pub const PASSES_ON_CORRECT_STORE: Info = Info {
            current at some moment during the GET, not necessarily the latest one. Count \
            all threads (writers and readers) and every operation they completed.",
     book: "lesson03-stress-test.html#step-5-put-it-together",
-    deadline_secs: 40,
+    deadline_secs: BUDGET_SECS,
 };
 
 pub const REPORT_SHAPE: Info = Info {
@@ -52,7 +57,7 @@ pub const REPORT_SHAPE: Info = Info {
     hint: "Compare your lines with the expected ones in the diff: one line per fact, in \
            this order, with PASS, FAIL (why) or SKIPPED (why).",
     book: "lesson03-stress-test.html#step-6-print-the-report",
-    deadline_secs: 30,
+    deadline_secs: BUDGET_SECS,
 };
 
 pub const CATCHES_LOST_UPDATE: Info = Info {
@@ -63,7 +68,7 @@ pub const CATCHES_LOST_UPDATE: Info = Info {
            FAIL if it returns an error. The threads must run at the same time, or the bug \
            never happens.",
     book: "lesson03-stress-test.html#the-invariants-after-the-run",
-    deadline_secs: 40,
+    deadline_secs: BUDGET_SECS,
 };
 
 pub const CATCHES_TORN_WRITE: Info = Info {
@@ -73,7 +78,7 @@ pub const CATCHES_TORN_WRITE: Info = Info {
     hint: "Check every value a reader saw: some write must have acknowledged exactly that \
            key, version and value (keep the writers' responses, not just the readers').",
     book: "lesson03-stress-test.html#step-4-check-what-the-readers-saw",
-    deadline_secs: 40,
+    deadline_secs: BUDGET_SECS,
 };
 
 pub const CATCHES_VERSION_GOING_BACK: Info = Info {
@@ -84,7 +89,7 @@ pub const CATCHES_VERSION_GOING_BACK: Info = Info {
            remember the last version each reader saw of each key, and update it after \
            every read.",
     book: "lesson03-stress-test.html#step-4-check-what-the-readers-saw",
-    deadline_secs: 40,
+    deadline_secs: BUDGET_SECS,
 };
 
 pub const CATCHES_PANIC: Info = Info {
@@ -95,7 +100,7 @@ pub const CATCHES_PANIC: Info = Info {
            panicked: catch it with catch_unwind in the thread (or inspect what join \
            returns), never unwrap it.",
     book: "lesson03-stress-test.html#step-3-run-the-threads-with-a-deadline",
-    deadline_secs: 40,
+    deadline_secs: BUDGET_SECS,
 };
 
 pub const CATCHES_DEADLOCK: Info = Info {
@@ -106,7 +111,7 @@ pub const CATCHES_DEADLOCK: Info = Info {
            with recv_timeout until one deadline, config.deadline from the start, then report \
            the threads that did not finish, and do not ask the store anything more.",
     book: "lesson03-stress-test.html#step-3-run-the-threads-with-a-deadline",
-    deadline_secs: 40,
+    deadline_secs: BUDGET_SECS,
 };
 
 /// The lesson's criteria, in the order they run and are reported.
@@ -174,6 +179,95 @@ enum Ran {
     Hung(Duration),
 }
 
+/// One run of the learner's stress test, after [`run_on`]: the store it used, how
+/// it ended, and the configuration it ran with in the end.
+struct Run<K> {
+    store: Arc<Watched<K>>,
+    ran: Ran,
+    config: StressConfig,
+    /// The test gave up at its deadline, twice, on a store that never hangs and was
+    /// still serving its threads.
+    out_of_time: bool,
+}
+
+/// How much longer the deadline is when a run is tried again; see [`run_on`].
+const BUSY_MACHINE_FACTOR: u32 = 3;
+
+/// Runs the stress test on a fresh store from `new_store`. A store that cannot hang
+/// can still be slow, on a machine busy with other work; a test that gave up at
+/// its deadline while such a store was still serving its threads did right, and
+/// the run says nothing about it. So that run is tried once more, on a fresh
+/// store, with a deadline [`BUSY_MACHINE_FACTOR`] times as long, once the first
+/// run's threads are done. `may_hang` is for the one store built to hang.
+fn run_on<S: Subject, K: KvStore + 'static>(
+    ctx: &Ctx,
+    subject: &S,
+    config: &StressConfig,
+    what: &str,
+    may_hang: bool,
+    new_store: impl Fn() -> K,
+) -> Run<K> {
+    let mut config = config.clone();
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let store = Arc::new(Watched::new(new_store()));
+        let started = Instant::now();
+        let ran = run_guarded(ctx, subject, &store, &config, what);
+        let out_of_time = !may_hang && ran_out_of_time(&ran, started.elapsed(), &store, &config);
+        if !out_of_time || tries == 2 {
+            return Run {
+                store,
+                ran,
+                config,
+                out_of_time,
+            };
+        }
+        ctx.progress(format_args!(
+            "the store was still serving your test's threads at its deadline of {:?}:              the machine is busy; once more, with {:?}",
+            config.deadline,
+            config.deadline * BUSY_MACHINE_FACTOR
+        ));
+        wait_for_threads(&store, patience(&config));
+        config.deadline *= BUSY_MACHINE_FACTOR;
+    }
+}
+
+/// Whether the test gave up at its deadline, saying a thread did not finish, while
+/// the store was still at work for its threads.
+fn ran_out_of_time<K: KvStore>(
+    ran: &Ran,
+    elapsed: Duration,
+    store: &Watched<K>,
+    config: &StressConfig,
+) -> bool {
+    let Ran::Report(report, at_return) = ran else {
+        return false;
+    };
+    let gave_up = matches!(&report.finished, Check::Fail(why) if says_it_hung(why));
+    if !gave_up || elapsed < config.deadline {
+        return false;
+    }
+    // Threads between two operations are not inside the store: see whether any
+    // goes on.
+    thread::sleep(Duration::from_millis(50));
+    at_return.in_flight > 0 || store.tally().completed > at_return.completed
+}
+
+/// Waits, at most `limit`, until no thread is inside the store and none goes on.
+fn wait_for_threads<K: KvStore>(store: &Watched<K>, limit: Duration) {
+    let until = Instant::now() + limit;
+    let mut before = store.tally();
+    while Instant::now() < until {
+        thread::sleep(Duration::from_millis(20));
+        let now = store.tally();
+        if now.in_flight == 0 && now.completed == before.completed {
+            return;
+        }
+        before = now;
+    }
+}
+
 /// Runs the stress test on a thread of the probe's, and never waits for it past
 /// [`patience`].
 fn run_guarded<S: Subject, K: KvStore + 'static>(
@@ -203,23 +297,53 @@ fn run_guarded<S: Subject, K: KvStore + 'static>(
     }
 }
 
-/// A report, or the failure that stands for a panic or a hang of the test itself.
-fn report_of<K: KvStore>(
-    ran: Ran,
-    store: &Watched<K>,
-    config: &StressConfig,
-    what: &str,
-) -> Result<(StressReport, Tally), Failure> {
+/// A report, or the failure that stands for a panic or a hang of the test itself,
+/// or for a run that ran out of time even with the longer deadline.
+fn report_of<K: KvStore>(run: Run<K>, what: &str) -> Result<Finished<K>, Failure> {
+    let Run {
+        store,
+        ran,
+        config,
+        out_of_time,
+    } = run;
     match ran {
-        Ran::Report(report, tally) => Ok((report, tally)),
+        Ran::Report(report, at_return) if out_of_time => Err(Failure::new(
+            format!("a run that ends within the deadline on {what}"),
+            format!(
+                "your test gave up at its deadline of {:?} while the store was still                  serving its threads ({} of {} operations done, {} threads inside), and                  did so again with a deadline {BUSY_MACHINE_FACTOR} times as long; this                  store never hangs",
+                config.deadline,
+                at_return.completed,
+                expected_operations(&config),
+                at_return.in_flight
+            ),
+        )
+        .with_hint(
+            "If this machine is busy with other work, run the check again when it is              not. Otherwise your threads are slow: each should call the store directly,              with no sleep and no lock of the test's own around the calls.",
+        )
+        .with_detail(format!("{}; your report:\n{report:?}", setting(&config)))),
+        Ran::Report(report, at_return) => Ok(Finished {
+            store,
+            report,
+            at_return,
+            config,
+        }),
         // An unfinished step of the learner's: raise it again, so that it is
         // reported as "not implemented yet".
         Ran::Panicked(message) if message.starts_with("not yet implemented") => {
             panic!("{message}")
         }
         Ran::Panicked(message) => Err(panicked(&message, what)),
-        Ran::Hung(waited) => Err(hung(waited, what, config, store)),
+        Ran::Hung(waited) => Err(hung(waited, what, &config, &store)),
     }
+}
+
+/// A run that ended with a report.
+struct Finished<K> {
+    store: Arc<Watched<K>>,
+    report: StressReport,
+    /// The store's ledger the moment the report came back.
+    at_return: Tally,
+    config: StressConfig,
 }
 
 /// The report as evidence, one line per fact.
@@ -490,13 +614,17 @@ fn performs_its_plan<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
         seed: ctx.seed(),
         deadline: Duration::from_secs(10),
     };
-    let recording = Arc::new(Watched::new(Recording {
+    let what = "a store that records each thread's operations";
+    let run = run_on(ctx, subject, &config, what, false, || Recording {
         store: ConcurrentStore::new(),
         seen: Mutex::new(HashMap::new()),
-    }));
-    let what = "a store that records each thread's operations";
-    let ran = run_guarded(ctx, subject, &recording, &config, what);
-    let (_, at_return) = report_of(ran, &recording, &config, what)?;
+    });
+    let Finished {
+        store: recording,
+        at_return,
+        config,
+        ..
+    } = report_of(run, what)?;
     still_running(&recording, at_return, &config)?;
     let performed: Vec<Vec<Command>> = recording.store().seen.lock().values().cloned().collect();
     for t in 0..config.threads() {
@@ -604,9 +732,13 @@ fn passes_on_correct_store<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
     ];
     for config in configs {
         let what = "lesson 02's correct store";
-        let store = Arc::new(Watched::new(ConcurrentStore::new()));
-        let ran = run_guarded(ctx, subject, &store, &config, what);
-        let (report, at_return) = report_of(ran, &store, &config, what)?;
+        let run = run_on(ctx, subject, &config, what, false, ConcurrentStore::new);
+        let Finished {
+            store,
+            report,
+            at_return,
+            config,
+        } = report_of(run, what)?;
         judge_correct_run(subject, &report, at_return, &store, &config, what)?;
     }
     Ok(())
@@ -927,9 +1059,8 @@ pub fn render_reports(subject: &impl Subject, real: &StressReport) -> String {
 fn report_shape<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
     let config = default_config(ctx.seed());
     let what = "lesson 02's correct store";
-    let store = Arc::new(Watched::new(ConcurrentStore::new()));
-    let ran = run_guarded(ctx, subject, &store, &config, what);
-    let (real, _) = report_of(ran, &store, &config, what)?;
+    let run = run_on(ctx, subject, &config, what, false, ConcurrentStore::new);
+    let real = report_of(run, what)?.report;
     ctx.progress("printing the reports");
     snapshot::compare("report", REPORT_SNAPSHOT, &render_reports(subject, &real))
 }
@@ -1009,7 +1140,6 @@ fn catches<S: Subject>(subject: &S, ctx: &Ctx, bug: Bug) -> Verdict {
             0
         };
         let config = catch_config(bug, ctx.seed().wrapping_add(attempt as u64));
-        let store = Arc::new(Watched::new(Lab::new(bug, planted)));
         let what = if planted {
             store_name(bug).to_owned()
         } else {
@@ -1018,12 +1148,20 @@ fn catches<S: Subject>(subject: &S, ctx: &Ctx, bug: Bug) -> Verdict {
                 store_name(bug)
             )
         };
-        let ran = run_guarded(ctx, subject, &store, &config, &what);
+        let may_hang = planted && bug == Bug::DeadlocksUnderContention;
+        let run = run_on(ctx, subject, &config, &what, may_hang, || {
+            Lab::new(bug, planted)
+        });
         if bug == Bug::PanicsUnderContention {
             // Expected panics, provoked by the checker: not the stress test's.
             let _ = probe_kit::take_recorded_panic();
         }
-        let (report, at_return) = report_of(ran, &store, &config, &what)?;
+        let Finished {
+            store,
+            report,
+            at_return,
+            config,
+        } = report_of(run, &what)?;
         if !planted {
             judge_correct_run(subject, &report, at_return, &store, &config, &what)
                 .map_err(about_the_twin)?;
@@ -1351,6 +1489,8 @@ fn counts_what_finished<S: Subject>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+
     use crate::Reference;
 
     /// The maintainers' side of the report snapshot: review changes with
@@ -1362,6 +1502,68 @@ mod tests {
         insta::with_settings!({ snapshot_path => "../snapshots", prepend_module_to_snapshot => false }, {
             insta::assert_snapshot!("report", render_reports(&Reference, &real));
         });
+    }
+
+    /// A correct store that is slow only the first time, as on a machine that was
+    /// busy for a moment: the reference gives up at its deadline, and the run is
+    /// tried again, with a longer one, and ends with a report that passes.
+    #[test]
+    fn a_run_that_ran_out_of_time_is_tried_again() {
+        struct Slow {
+            store: ConcurrentStore,
+            pause: Duration,
+        }
+        impl KvStore for Slow {
+            fn get(&self, key: &str) -> Response {
+                thread::sleep(self.pause);
+                self.store.get(key)
+            }
+            fn set(&self, key: &str, value: &str) -> Response {
+                thread::sleep(self.pause);
+                self.store.set(key, value)
+            }
+            fn del(&self, key: &str) -> Response {
+                thread::sleep(self.pause);
+                self.store.del(key)
+            }
+            fn check_invariants(&self) -> Result<(), Violation> {
+                self.store.check_invariants()
+            }
+        }
+        let config = StressConfig {
+            ops_per_thread: 100,
+            deadline: Duration::from_millis(200),
+            ..default_config(3)
+        };
+        let tries = AtomicUsize::new(0);
+        let new_store = || Slow {
+            store: ConcurrentStore::new(),
+            // 100 operations of 5 ms: 0.5 s, more than the deadline, less than
+            // three times it.
+            pause: if tries.fetch_add(1, SeqCst) == 0 {
+                Duration::from_millis(5)
+            } else {
+                Duration::ZERO
+            },
+        };
+        let what = "a slow store";
+        let run = run_on(&Ctx::new(3), &Reference, &config, what, false, new_store);
+        assert_eq!(tries.load(SeqCst), 2);
+        let finished = report_of(run, what).unwrap_or_else(|f| panic!("{f:?}"));
+        assert!(finished.report.passed(), "{:?}", finished.report);
+        assert_eq!(
+            finished.config.deadline,
+            config.deadline * BUSY_MACHINE_FACTOR
+        );
+
+        // Slow every time: a failure that says so, not a false claim about the test.
+        let always_slow = || Slow {
+            store: ConcurrentStore::new(),
+            pause: Duration::from_millis(20),
+        };
+        let run = run_on(&Ctx::new(3), &Reference, &config, what, false, always_slow);
+        let failure = report_of(run, what).err().expect("out of time twice");
+        assert!(failure.seen.contains("never hangs"), "{}", failure.seen);
     }
 
     #[test]
