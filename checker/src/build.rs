@@ -22,7 +22,7 @@ use toml::{Table, Value};
 
 use crate::inspect::{self, Refusal};
 use crate::lessons::Lesson;
-use crate::workspace::Workspace;
+use crate::workspace::{Workspace, folder_key};
 
 /// The probe binary, the compiler's output explaining why it did not build, or why
 /// the checker will not build or run it.
@@ -189,10 +189,7 @@ fn generate(workspace: &Workspace, lesson: &Lesson) -> Result<Generated> {
     let learner_dir = workspace.lesson_dir(lesson).canonicalize()?;
     // One generated crate per graded folder, so that two folders graded from one
     // course never overwrite each other's probe binary.
-    let key = format!(
-        "{:08x}",
-        fnv1a(learner_dir.to_string_lossy().as_bytes()) as u32
-    );
+    let key = folder_key(&learner_dir);
     let binary = format!("kvlab-probe-{}-{key}", lesson.id());
     let dir = workspace
         .target_dir()
@@ -339,11 +336,4 @@ fn write_if_changed(path: &Path, content: &str) -> Result<()> {
             .with_context(|| format!("cannot create {}", parent.display()))?;
     }
     std::fs::write(path, content).with_context(|| format!("cannot write {}", path.display()))
-}
-
-/// A small, stable hash (std's hashers may change between releases).
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
-        (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
 }

@@ -70,9 +70,16 @@ impl Workspace {
             .unwrap_or_else(|| self.root.join("target"))
     }
 
-    /// Where the checker keeps what it remembers between runs (the last results).
+    /// Where the checker keeps what it remembers between runs (the last results, the
+    /// hints shown) for these lesson crates: the course's own, or, for a copy graded
+    /// with `--lessons`, a folder of that copy's, so that grading one never changes
+    /// what another's `list` and `hint` say.
     pub fn state_dir(&self) -> PathBuf {
-        self.root.join("target").join("kvlab")
+        let state = self.root.join("target").join("kvlab");
+        if self.lessons == self.root.join("lessons") {
+            return state;
+        }
+        state.join("elsewhere").join(folder_key(&self.lessons))
     }
 
     /// A path for messages: relative to the workspace when it is inside it.
@@ -82,6 +89,19 @@ impl Workspace {
             .display()
             .to_string()
     }
+}
+
+/// A short name for a folder, the same on every run: its canonical path, hashed.
+pub fn folder_key(dir: &Path) -> String {
+    let path = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    format!("{:08x}", fnv1a(path.to_string_lossy().as_bytes()) as u32)
+}
+
+/// A small, stable hash (std's hashers may change between releases).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
+        (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
 fn is_course_root(dir: &Path) -> bool {

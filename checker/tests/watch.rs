@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use checker::workspace::Workspace;
+
 const LESSON: &str = "lesson01-state-machine";
 const SESSION: &str = "kvlab-watch-test";
 
@@ -61,6 +63,12 @@ fn watch_rechecks_on_save_shows_a_hint_and_restores_the_terminal() {
     let lessons = course().join("target/watch-test/lessons");
     let _ = std::fs::remove_dir_all(&lessons);
     std::fs::create_dir_all(lessons.join(LESSON).join("src")).unwrap();
+    // What an earlier run of this test remembered (the hint it climbed to) goes too.
+    let workspace = Workspace {
+        root: course(),
+        lessons: lessons.clone(),
+    };
+    let _ = std::fs::remove_dir_all(workspace.state_dir());
     for file in ["Cargo.toml", "src/lib.rs"] {
         std::fs::copy(
             course().join("lessons").join(LESSON).join(file),
