@@ -319,7 +319,8 @@ fn git_author(submission: &Path) -> Option<String> {
     (output.status.success() && !author.is_empty()).then_some(author)
 }
 
-/// The course's commit, marked when checker/ has uncommitted changes.
+/// The course's commit the checker was built from, marked when its sources have
+/// uncommitted changes.
 fn checker_version(root: &Path) -> String {
     let git = |args: &[&str]| {
         Command::new("git")
@@ -331,8 +332,14 @@ fn checker_version(root: &Path) -> String {
             .filter(|o| o.status.success())
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
     };
-    let commit = git(&["rev-parse", "--short", "HEAD"]).unwrap_or_else(|| "unknown".into());
-    let dirty = git(&["status", "--porcelain", "--", "checker"]).is_some_and(|s| !s.is_empty());
+    // The last commit that changed what the checker is built from: a commit to the
+    // book alone does not make every result stale.
+    let built_from = ["checker", "solutions", "Cargo.toml", "Cargo.lock"];
+    let commit = git(&[&["log", "-1", "--format=%h", "--"][..], &built_from].concat())
+        .filter(|c| !c.is_empty())
+        .unwrap_or_else(|| "unknown".into());
+    let dirty = git(&[&["status", "--porcelain", "--"][..], &built_from].concat())
+        .is_some_and(|s| !s.is_empty());
     if dirty {
         format!("{commit}+changes")
     } else {

@@ -419,7 +419,8 @@ fn hung<K: KvStore>(
              thread keeps means recv never sees the channel close).",
         )
     };
-    failure.with_detail(setting(config))
+    // The test's thread never came back: the checker treats it as a hang it saw.
+    failure.with_detail(setting(config)).stuck()
 }
 
 fn panicked(message: &str, what: &str) -> Failure {
