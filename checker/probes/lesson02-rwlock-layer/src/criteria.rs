@@ -5,9 +5,9 @@
 //! anything ran.
 //!
 //! The operations are checked one thread at a time first (`single-thread`), so
-//! that a plain logic bug is named as one; the criteria that check answers under
-//! concurrency repeat a short one-thread run before they start, and send a wrong
-//! answer there back to the logic instead of to the locks.
+//! that a plain logic bug is named as one; `linearizable`, which checks answers
+//! under concurrency, repeats a short one-thread run before it starts, and sends a
+//! wrong answer there back to the logic instead of to the locks.
 //!
 //! Where a bug shows only in one interleaving, the criteria force it: a thread is
 //! held inside the state machine (holding the store's lock) until a second thread
