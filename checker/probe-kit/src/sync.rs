@@ -176,17 +176,27 @@ impl<T> Worker<T> {
     /// Waits for the result until `deadline`. A panic in the worker is re-raised here.
     pub fn join_by(self, deadline: Instant) -> Result<T, Stuck> {
         let waited_from = Instant::now();
+        self.result_by(deadline)
+            .ok_or_else(|| self.stuck(waited_from.elapsed()))
+    }
+
+    /// The result, if it comes by `deadline`; the worker stays to be waited on again.
+    fn result_by(&self, deadline: Instant) -> Option<T> {
         match self
             .done
             .recv_timeout(deadline.saturating_duration_since(Instant::now()))
         {
-            Ok(Ok(value)) => Ok(value),
+            Ok(Ok(value)) => Some(value),
             Ok(Err(panic)) => std::panic::resume_unwind(panic),
-            Err(_) => Err(Stuck {
-                name: self.name,
-                waited: waited_from.elapsed(),
-                doing: self.doing.as_ref().map(Doing::get),
-            }),
+            Err(_) => None,
+        }
+    }
+
+    fn stuck(&self, waited: Duration) -> Stuck {
+        Stuck {
+            name: self.name.clone(),
+            waited,
+            doing: self.doing.as_ref().map(Doing::get),
         }
     }
 }
@@ -242,10 +252,50 @@ pub fn name_stuck(stuck: &[Stuck]) -> String {
         .join("; ")
 }
 
-/// Joins every worker by one shared deadline; the first stuck one is reported.
+/// Joins every worker by one shared deadline; the first stuck one is reported, with
+/// the time waited for them all.
 pub fn join_all<T>(workers: Vec<Worker<T>>, timeout: Duration) -> Result<Vec<T>, Stuck> {
-    let deadline = Instant::now() + timeout;
-    workers.into_iter().map(|w| w.join_by(deadline)).collect()
+    let started = Instant::now();
+    let deadline = started + timeout;
+    workers
+        .into_iter()
+        .map(|w| w.join_by(deadline))
+        .collect::<Result<_, _>>()
+        .map_err(|stuck| Stuck {
+            waited: started.elapsed(),
+            ..stuck
+        })
+}
+
+/// Joins every worker for as long as the work moves: `moved` counts what the workers
+/// have done, and they are stuck once it stands still for `quiet`, or at `limit`
+/// whatever it does. A machine busy with other work slows threads down without
+/// stopping them; a deadlock stops them. So a hang is named by a standstill, not
+/// by how long the whole took.
+pub fn join_all_while_moving<T>(
+    workers: Vec<Worker<T>>,
+    moved: impl Fn() -> u64,
+    quiet: Duration,
+    limit: Duration,
+) -> Result<Vec<T>, Stuck> {
+    let started = Instant::now();
+    let limit = started + limit;
+    let mut results = Vec::new();
+    let (mut last, mut last_change) = (moved(), started);
+    for worker in workers {
+        loop {
+            if let Some(result) = worker.result_by((last_change + quiet).min(limit)) {
+                results.push(result);
+                break;
+            }
+            let now = moved();
+            if now == last || Instant::now() >= limit {
+                return Err(worker.stuck(started.elapsed()));
+            }
+            (last, last_change) = (now, Instant::now());
+        }
+    }
+    Ok(results)
 }
 
 #[cfg(test)]

@@ -42,7 +42,7 @@ pub const SINGLE_THREAD: Info = Info {
            DEL return what `apply` answers for their own command, and check_invariants \
            returns the machine's verdict.",
     book: "lesson02-rwlock-layer.html#the-work-step-by-step",
-    deadline_secs: 30,
+    deadline_secs: 45,
 };
 
 pub const READERS_PARALLEL: Info = Info {
@@ -52,7 +52,7 @@ pub const READERS_PARALLEL: Info = Info {
            `write()`, and never a Mutex: those let one thread in at a time. Nor may it \
            hold the guard of another lock (a Mutex for statistics, say) across the lookup.",
     book: "lesson02-rwlock-layer.html#step-1-get-under-the-shared-lock",
-    deadline_secs: 30,
+    deadline_secs: 45,
 };
 
 pub const INVARIANTS_SHARED: Info = Info {
@@ -61,7 +61,7 @@ pub const INVARIANTS_SHARED: Info = Info {
     hint: "check_invariants only reads: take `self.machine.read()`, not `write()` (nor \
            `upgradable_read()`, which admits one such reader at a time).",
     book: "lesson02-rwlock-layer.html#step-4-the-invariants-under-the-shared-lock",
-    deadline_secs: 30,
+    deadline_secs: 45,
 };
 
 pub const WRITERS_EXCLUSIVE: Info = Info {
@@ -71,7 +71,7 @@ pub const WRITERS_EXCLUSIVE: Info = Info {
            section. Working on a copy outside the lock and putting it back later lets \
            readers and other writers in at the same time.",
     book: "lesson02-rwlock-layer.html#step-2-set-under-the-exclusive-lock",
-    deadline_secs: 30,
+    deadline_secs: 45,
 };
 
 pub const LINEARIZABLE: Info = Info {
@@ -81,7 +81,7 @@ pub const LINEARIZABLE: Info = Info {
            its version looked up under two separate guards can come from two \
            different writes.",
     book: "lesson02-rwlock-layer.html#results-that-a-legal-order-explains",
-    deadline_secs: 30,
+    deadline_secs: 45,
 };
 
 pub const WRITER_NOT_STARVED: Info = Info {
@@ -92,7 +92,7 @@ pub const WRITER_NOT_STARVED: Info = Info {
            loop, a wait for \"no readers\", or a reader-preferring lock (such as \
            `RecursiveRwLock`) lets overlapping readers keep a writer out forever.",
     book: "lesson02-rwlock-layer.html#fairness-in-parking_lot-013",
-    deadline_secs: 30,
+    deadline_secs: 45,
 };
 
 pub const NO_DEADLOCK: Info = Info {
@@ -103,7 +103,7 @@ pub const NO_DEADLOCK: Info = Info {
            held (a waiting writer blocks it). And take no second lock while you hold \
            this one.",
     book: "lesson02-rwlock-layer.html#deadlocks-a-lock-taken-twice",
-    deadline_secs: 30,
+    deadline_secs: 45,
 };
 
 /// The lesson's criteria, in the order they run and are reported: the one-thread
@@ -138,6 +138,12 @@ const WRITER_DEADLINE: Duration = Duration::from_secs(10);
 const ALONE_DEADLINE: Duration = Duration::from_secs(5);
 /// How long a whole multi-threaded workload may take.
 const WORKLOAD_DEADLINE: Duration = Duration::from_secs(10);
+/// How long the random workloads may stand still before their threads are called
+/// stuck, and how long they may take in all, however much they move: a busy machine
+/// slows them down (a yield inside every section can cost a time slice there), a
+/// deadlock stops them.
+const WORKLOAD_QUIET: Duration = Duration::from_secs(5);
+const WORKLOAD_LIMIT: Duration = Duration::from_secs(20);
 /// How long the two threads of a forced run may take (a passing run takes about a
 /// millisecond).
 const FORCED_DEADLINE: Duration = Duration::from_secs(5);
@@ -247,20 +253,23 @@ fn run_threads<S: Subject, T: Send + 'static>(
 ) -> Result<Vec<Vec<T>>, Failure> {
     let threads = plans.len();
     let board = Arc::new(Mutex::new(vec!["nothing yet".to_owned(); threads]));
+    let done = Arc::new(AtomicU64::new(0));
     let start_line = Arc::new(Barrier::new(threads));
     let workers: Vec<_> = plans
         .into_iter()
         .enumerate()
         .map(|(t, plan)| {
             let (subject, store, each) = (subject.clone(), store.clone(), each.clone());
-            let (board, start_line) = (board.clone(), start_line.clone());
+            let (board, done, start_line) = (board.clone(), done.clone(), start_line.clone());
             sync::spawn(format!("thread-{t}"), move || {
                 start_line.wait(ALONE_DEADLINE);
                 let out: Vec<T> = plan
                     .into_iter()
                     .map(|command| {
                         board.lock()[t] = format!("`{command}`");
-                        each(t, &subject, &store, command)
+                        let out = each(t, &subject, &store, command);
+                        done.fetch_add(1, SeqCst);
+                        out
                     })
                     .collect();
                 board.lock()[t] = "nothing (it had finished)".into();
@@ -268,7 +277,8 @@ fn run_threads<S: Subject, T: Send + 'static>(
             })
         })
         .collect();
-    sync::join_all(workers, WORKLOAD_DEADLINE).map_err(|stuck| {
+    let moved = || done.load(SeqCst);
+    sync::join_all_while_moving(workers, moved, WORKLOAD_QUIET, WORKLOAD_LIMIT).map_err(|stuck| {
         let board = board.lock();
         let t: usize = stuck
             .name
@@ -282,7 +292,11 @@ fn run_threads<S: Subject, T: Send + 'static>(
             .collect();
         Failure::new(
             format!("{threads} threads of random commands finish"),
-            format!("{stuck}; it was running {}: {DEADLOCK}", board[t]),
+            format!(
+                "{stuck}, and no command of any thread finished in the last {WORKLOAD_QUIET:?}; \
+                 it was running {}: {DEADLOCK}",
+                board[t]
+            ),
         )
         .with_detail(format!(
             "seed {}; where each thread was: {}",
