@@ -116,7 +116,8 @@ impl ProbeCommand {
         let stderr = Capture::start(child.stderr.take());
 
         let deadline_at = started + deadline;
-        let watched = match channel.accept(&mut child, deadline_at) {
+        let exited = || matches!(child.try_wait(), Ok(Some(_)) | Err(_));
+        let watched = match channel.accept(exited, deadline_at) {
             Accepted::Stream(stream) => watch(stream, &channel.secret, deadline_at, started, tick),
             Accepted::Hung => Watched::hung(),
             Accepted::Exited => Watched::default(),
@@ -214,8 +215,12 @@ impl Channel {
     /// Waits for the harness to connect, then removes the socket so that nobody
     /// else can. The harness connects before it runs any learner code, so the
     /// first connection is the harness's; its hello proves it.
-    fn accept(&self, child: &mut Child, deadline: Instant) -> Accepted {
+    fn accept(&self, mut probe_exited: impl FnMut() -> bool, deadline: Instant) -> Accepted {
         loop {
+            // Whether the probe is gone is asked before the accept, never after: a
+            // fast probe connects, reports and exits between the two, and its
+            // connection is then waiting in the listener, outcome and all.
+            let exited = probe_exited();
             match self.listener.accept() {
                 Ok((stream, _)) => {
                     let _ = std::fs::remove_file(&self.socket);
@@ -224,11 +229,11 @@ impl Channel {
                         Err(_) => Accepted::Exited,
                     };
                 }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock && exited => {
+                    return Accepted::Exited;
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
                 Err(_) => return Accepted::Exited,
-            }
-            if matches!(child.try_wait(), Ok(Some(_)) | Err(_)) {
-                return Accepted::Exited;
             }
             if Instant::now() >= deadline {
                 return Accepted::Hung;
@@ -432,6 +437,24 @@ mod tests {
     use super::*;
 
     const MODE: &str = "KVLAB_FAKE_PROBE";
+
+    /// The probe that connects, reports and exits in the moment between two looks
+    /// of the checker's: its outcome waits in the listener and must be read. The
+    /// moment is made here, not waited for: the connection is made inside the
+    /// question "has the probe exited?", which then says yes.
+    #[test]
+    fn a_probe_that_reports_and_exits_at_once_is_heard() {
+        let channel = Channel::open().unwrap();
+        let mut connected = None;
+        let exited = || {
+            let mut stream = UnixStream::connect(&channel.socket).unwrap();
+            writeln!(stream, "hello").unwrap();
+            connected = Some(stream);
+            true
+        };
+        let accepted = channel.accept(exited, Instant::now() + Duration::from_secs(5));
+        assert!(matches!(accepted, Accepted::Stream(_)));
+    }
 
     fn fake(mode: &str) -> ProbeCommand {
         ProbeCommand {
