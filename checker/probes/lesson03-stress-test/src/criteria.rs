@@ -23,7 +23,7 @@ use reference::{
 };
 
 use crate::Subject;
-use crate::planted::{Bug, Lab};
+use crate::planted::{Bug, Lab, PANIC_MESSAGE};
 use crate::watched::{Tally, Watched};
 
 /// How long the checker gives one criterion before it calls the probe hung: room
@@ -33,7 +33,8 @@ const BUDGET_SECS: u64 = 90;
 
 pub const PLAN_SEEDED: Info = Info {
     id: "plan-seeded",
-    title: "the same seed gives the same operations per thread, and each thread runs exactly its plan",
+    title: "the same seed gives the same operations per thread, and thread t, named \
+            config.thread_name(t), runs exactly its plan",
     hint: "Draw every random choice from a generator seeded with the config's seed and the \
            thread's number (StdRng::seed_from_u64), never from rand::rng() or one generator \
            shared by all threads, and have each thread perform exactly plan(config, t).",
@@ -433,18 +434,24 @@ fn panicked(message: &str, what: &str) -> Failure {
 // ---------------------------------------------------------------------------
 // plan-seeded
 
-/// A correct store that records which commands each thread performed.
+/// A correct store that records which commands each thread performed, and the
+/// thread's name.
 struct Recording {
     store: ConcurrentStore,
-    seen: Mutex<HashMap<ThreadId, Vec<Command>>>,
+    seen: Mutex<HashMap<ThreadId, Performed>>,
 }
+
+/// A thread's name, and the commands it performed.
+type Performed = (Option<String>, Vec<Command>);
 
 impl Recording {
     fn record(&self, command: Command) {
+        let current = thread::current();
         self.seen
             .lock()
-            .entry(thread::current().id())
-            .or_default()
+            .entry(current.id())
+            .or_insert_with(|| (current.name().map(str::to_owned), Vec::new()))
+            .1
             .push(command);
     }
 }
@@ -627,41 +634,59 @@ fn performs_its_plan<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
         ..
     } = report_of(run, what)?;
     still_running(&recording, at_return, &config)?;
-    let performed: Vec<Vec<Command>> = recording.store().seen.lock().values().cloned().collect();
+    let (names, performed): (Vec<Option<String>>, Vec<Vec<Command>>) =
+        recording.store().seen.lock().values().cloned().unzip();
     for t in 0..config.threads() {
         let plan = subject.plan(&config, t);
-        if !performed.contains(&plan) {
-            // The thread that followed this plan longest, to show where it strayed.
-            let agreeing =
-                |p: &Vec<Command>| p.iter().zip(&plan).take_while(|(a, b)| a == b).count();
-            let closest = performed
-                .iter()
-                .max_by_key(|p| agreeing(p))
-                .map(|p| {
-                    let n = agreeing(p);
-                    match (plan.get(n), p.get(n)) {
-                        (Some(want), Some(did)) => format!(
-                            "the closest one followed it for {n} operations, then did `{did}` \
-                             where the plan says `{want}`"
-                        ),
-                        _ => format!(
-                            "the closest one did {} operations of its {}",
-                            p.len(),
-                            plan.len()
-                        ),
-                    }
-                })
-                .unwrap_or_else(|| "no thread used the store".into());
-            return Err(Failure::new(
-                format!("one thread performs exactly plan(config, {t}), in order"),
-                format!("no thread did; {closest}"),
-            )
-            .with_detail(format!(
-                "2 writers, 2 readers, 200 operations each, seed {}; {} threads used the store",
-                config.seed,
-                performed.len()
-            )));
+        let name = config.thread_name(t);
+        if let Some(thread) = performed.iter().position(|p| *p == plan) {
+            // A report names threads, and so do the checker's findings: by name.
+            if names[thread].as_deref() != Some(name.as_str()) {
+                let called = match &names[thread] {
+                    Some(other) => format!("named {other:?}"),
+                    None => "not named".to_owned(),
+                };
+                return Err(Failure::new(
+                    format!("the thread that performs plan(config, {t}) is named {name:?}"),
+                    format!("it was {called}"),
+                )
+                .with_hint(
+                    "Start thread t with thread::Builder::new().name(config.thread_name(t)), \
+                     so that a panic message, a debugger and the checker's findings name it \
+                     as the report does.",
+                ));
+            }
+            continue;
         }
+        // The thread that followed this plan longest, to show where it strayed.
+        let agreeing = |p: &Vec<Command>| p.iter().zip(&plan).take_while(|(a, b)| a == b).count();
+        let closest = performed
+            .iter()
+            .max_by_key(|p| agreeing(p))
+            .map(|p| {
+                let n = agreeing(p);
+                match (plan.get(n), p.get(n)) {
+                    (Some(want), Some(did)) => format!(
+                        "the closest one followed it for {n} operations, then did `{did}` \
+                         where the plan says `{want}`"
+                    ),
+                    _ => format!(
+                        "the closest one did {} operations of its {}",
+                        p.len(),
+                        plan.len()
+                    ),
+                }
+            })
+            .unwrap_or_else(|| "no thread used the store".into());
+        return Err(Failure::new(
+            format!("one thread performs exactly plan(config, {t}), in order"),
+            format!("no thread did; {closest}"),
+        )
+        .with_detail(format!(
+            "2 writers, 2 readers, 200 operations each, seed {}; {} threads used the store",
+            config.seed,
+            performed.len()
+        )));
     }
     Ok(())
 }
@@ -1000,22 +1025,85 @@ fn check_reads_sees<S: Subject>(subject: &S, ctx: &Ctx, bug: Bug) -> Verdict {
     let (plans, seen) = serial_history(&config, &mut ctx.rng(0x5E71A1));
     ctx.progress("check_reads on a history lesson 02's store gave, one operation at a time");
     passes_a_correct_history(subject, &config, &plans, &seen)?;
-    let (changed, what) = tampered(bug, &config, &plans, &seen)
-        .expect("the lesson's default load gives every reader reads to change");
-    ctx.progress("check_reads on the same history with one read changed");
-    match subject.check_reads(&config, &plans, &changed) {
-        Check::Fail(_) => Ok(()),
-        other => Err(Failure::new(
-            "check_reads answers Fail when one read is changed as the bug changes it",
-            format!("it answered {other}, although {what}"),
-        )
-        .with_hint(if bug == Bug::TornWrite {
-            CATCHES_TORN_WRITE.hint
-        } else {
-            CATCHES_VERSION_GOING_BACK.hint
-        })
-        .with_detail(history_setting(&config))),
+    let mut changes = vec![tampered(bug, &config, &plans, &seen)];
+    if bug == Bug::VersionGoesBack {
+        changes.push(back_across_not_found(&config, &plans, &seen));
     }
+    for change in changes {
+        let (changed, what) =
+            change.expect("the lesson's default load gives every reader reads to change");
+        ctx.progress("check_reads on the same history with one read changed");
+        match subject.check_reads(&config, &plans, &changed) {
+            Check::Fail(_) => {}
+            other => {
+                return Err(Failure::new(
+                    "check_reads answers Fail when one read is changed as the bug changes it",
+                    format!("it answered {other}, although {what}"),
+                )
+                .with_hint(if bug == Bug::TornWrite {
+                    CATCHES_TORN_WRITE.hint
+                } else {
+                    CATCHES_VERSION_GOING_BACK.hint
+                })
+                .with_detail(history_setting(&config)));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The history with a step back that only a NotFound stands between: a reader's
+/// last read of a key before a NotFound and its first read after it, swapped. A
+/// read check that forgets what it last saw of a key when the key is missing (a
+/// NotFound says nothing about versions, and forgets nothing either) passes it.
+fn back_across_not_found(
+    config: &StressConfig,
+    plans: &[Vec<Command>],
+    seen: &[Vec<Response>],
+) -> Option<(Vec<Vec<Response>>, String)> {
+    let version = |response: &Response| match response {
+        Response::Value { version, .. } => Some(*version),
+        _ => None,
+    };
+    for t in config.writers..config.threads() {
+        // The reads of each key by this reader, in order: (position, version).
+        let mut by_key: HashMap<&str, Vec<(usize, Option<u64>)>> = HashMap::new();
+        for (i, (command, response)) in plans[t].iter().zip(&seen[t]).enumerate() {
+            if let Command::Get { key } = command {
+                by_key.entry(key).or_default().push((i, version(response)));
+            }
+        }
+        let mut keys: Vec<&str> = by_key.keys().copied().collect();
+        keys.sort_unstable();
+        for key in keys {
+            let reads = &by_key[key];
+            // A value, one or more NotFounds, then a value at a higher version.
+            for (at, &(before, older)) in reads.iter().enumerate() {
+                let Some(older) = older else { continue };
+                let missing = reads[at + 1..]
+                    .iter()
+                    .take_while(|(_, v)| v.is_none())
+                    .count();
+                let Some(&(after, Some(newer))) = reads.get(at + 1 + missing) else {
+                    continue;
+                };
+                if missing == 0 || newer <= older {
+                    continue;
+                }
+                let mut seen = seen.to_vec();
+                seen[t].swap(before, after);
+                let what = format!(
+                    "{} read {key} at v{newer} (operation {}), found it missing, then read it \
+                     at v{older} (operation {})",
+                    config.thread_name(t),
+                    before + 1,
+                    after + 1
+                );
+                return Some((seen, what));
+            }
+        }
+    }
+    None
 }
 
 // ---------------------------------------------------------------------------
@@ -1281,6 +1369,7 @@ fn judge_planted_run<S: Subject>(
             .with_hint(hint)
             .with_detail(evidence()))
     };
+    let detailed = |failure: Failure| failure.with_detail(evidence());
     match bug {
         Bug::LostUpdate => {
             let expected = format!("invariants: FAIL on {name}");
@@ -1378,14 +1467,31 @@ fn judge_planted_run<S: Subject>(
         }
         Bug::PanicsUnderContention => {
             let expected = format!("threads finished: FAIL, naming a panic, on {name}");
+            let workers = match showed {
+                1 => "1 worker".to_owned(),
+                n => format!("{n} workers"),
+            };
+            if matches!(report.finished, Check::Fail(_)) {
+                waited_for_the_others(report, at_return, config, name).map_err(detailed)?;
+            }
             match &report.finished {
                 Check::Fail(why) if says_it_panicked(why) => {
+                    if !why.contains(PANIC_MESSAGE) {
+                        return fail(
+                            format!("{expected}, with its message ({PANIC_MESSAGE:?})"),
+                            format!("your report says `{why}`"),
+                            "Give the panic's own words: the payload is a Box<dyn Any>, whose \
+                             Debug shows nothing of it; turn it into text with panic_message \
+                             and report Err(format!(\"panicked: {message}\")).",
+                        );
+                    }
+                    after_a_thread_that_did_not_finish(subject, bug, report, store, config)?;
                     counts_what_finished(subject, report, at_return, config, name)
                 }
                 Check::Fail(why) if says_it_hung(why) => fail(
                     expected,
                     format!(
-                        "your report calls it a hang (`{why}`), but {showed} workers \
+                        "your report calls it a hang (`{why}`), but {workers} \
                          panicked inside the store"
                     ),
                     "A worker that panics never sends its outcome, so the test waited out \
@@ -1396,8 +1502,8 @@ fn judge_planted_run<S: Subject>(
                 Check::Fail(why) => fail(
                     expected,
                     format!(
-                        "your report does not say that a thread panicked: `{why}`; {showed} \
-                         workers panicked inside the store"
+                        "your report does not say that a thread panicked: `{why}`; {workers} \
+                         panicked inside the store"
                     ),
                     "Name what happened: a panicked thread's result is \
                      Err(format!(\"panicked: {message}\")), with the message from \
@@ -1406,7 +1512,7 @@ fn judge_planted_run<S: Subject>(
                 _ => fail(
                     expected,
                     format!(
-                        "your report says threads finished: {}, although {showed} workers \
+                        "your report says threads finished: {}, although {workers} \
                          panicked inside the store",
                         report.finished
                     ),
@@ -1418,6 +1524,7 @@ fn judge_planted_run<S: Subject>(
             let expected = format!("threads finished: FAIL, naming a hang, on {name}");
             match &report.finished {
                 Check::Fail(why) if says_it_hung(why) => {
+                    after_a_thread_that_did_not_finish(subject, bug, report, store, config)?;
                     counts_what_finished(subject, report, at_return, config, name)
                 }
                 Check::Fail(why) => fail(
@@ -1441,6 +1548,135 @@ fn judge_planted_run<S: Subject>(
             }
         }
     }
+}
+
+/// A report made while threads that did not panic were still at work: a test that
+/// stops waiting at the first panic. The ledger says so exactly: every thread that
+/// did not panic has done its whole plan, and none is inside the store.
+fn waited_for_the_others(
+    report: &StressReport,
+    at_return: Tally,
+    config: &StressConfig,
+    name: &str,
+) -> Verdict {
+    let others = config.threads().saturating_sub(at_return.panicked) as u64;
+    let their_operations = others * config.ops_per_thread as u64;
+    if at_return.in_flight == 0 && at_return.completed_by_finished == their_operations {
+        return Ok(());
+    }
+    Err(Failure::new(
+        format!("a report once every thread that did not panic has finished, on {name}"),
+        format!(
+            "your report came back when the {others} threads that did not panic had done {} \
+             of their {their_operations} operations ({} still inside the store): {}",
+            at_return.completed_by_finished, at_return.in_flight, report.finished
+        ),
+    )
+    .with_hint(
+        "A panic in one thread is no reason to stop waiting for the others: keep receiving \
+         outcomes until every thread has sent one or the deadline has passed, then report.",
+    ))
+}
+
+/// When a thread did not finish: the report names the first such thread in thread
+/// order, and leaves the store alone, both of its checks skipped. The planted
+/// stores make the first in thread order neither the first nor the last in time
+/// (see [`crate::planted::PANIC_ORDER`]), so naming the last one a loop saw, or the first to
+/// arrive, is seen in every run.
+fn after_a_thread_that_did_not_finish<S: Subject>(
+    subject: &S,
+    bug: Bug,
+    report: &StressReport,
+    store: &Watched<Lab>,
+    config: &StressConfig,
+) -> Verdict {
+    let evidence = || evidence(subject, config, report);
+    let lines = store.threads();
+    let unfinished: Vec<String> = (0..config.threads())
+        .map(|t| config.thread_name(t))
+        .filter(|name| {
+            !lines.iter().any(|line| {
+                line.name.as_deref() == Some(name.as_str())
+                    && line.completed == config.ops_per_thread as u64
+                    && !line.panicked
+                    && !line.in_flight
+            })
+        })
+        .collect();
+    let what = if bug == Bug::PanicsUnderContention {
+        "panicked"
+    } else {
+        "is stuck"
+    };
+    if let (Some(first), Check::Fail(why)) = (unfinished.first(), &report.finished) {
+        let named = first_thread_named(why, config);
+        if named.as_ref() != Some(first) {
+            let seen = match named {
+                Some(named) => format!("your report names {named}: `{why}`"),
+                None => format!("your report names no thread: `{why}`"),
+            };
+            return Err(Failure::new(
+                format!(
+                    "threads finished: FAIL naming {first}, the first thread in thread order \
+                     that did not finish"
+                ),
+                format!(
+                    "{seen}; the threads that did not finish: {}",
+                    unfinished.join(", ")
+                ),
+            )
+            .with_hint(
+                "Go through the results in thread order (thread 0, 1, 2, ...) and report the \
+                 first Err, as \"{thread name} {why}\": not the last one a loop comes across, \
+                 and not the first to arrive.",
+            )
+            .with_detail(evidence()));
+        }
+    }
+    let calls = store.invariants_calls().len();
+    if calls > 0 {
+        return Err(Failure::new(
+            format!("no call of the store once a thread {what}"),
+            format!(
+                "your test called check_invariants {calls} time(s) after a thread {what}; \
+                 this store answered, but a store a thread is stuck in can hold its lock \
+                 forever"
+            ),
+        )
+        .with_hint(SKIP_WHEN_UNFINISHED)
+        .with_detail(evidence()));
+    }
+    let skipped = |check: &Check| matches!(check, Check::Skipped(_));
+    if !skipped(&report.invariants) || !skipped(&report.reads) {
+        return Err(Failure::new(
+            format!("invariants and reads consistent both SKIPPED once a thread {what}"),
+            format!(
+                "your report says invariants: {}, reads consistent: {}",
+                report.invariants, report.reads
+            ),
+        )
+        .with_hint(SKIP_WHEN_UNFINISHED)
+        .with_detail(evidence()));
+    }
+    Ok(())
+}
+
+const SKIP_WHEN_UNFINISHED: &str = "When a thread did not finish, neither check can be \
+    trusted (the state may be half-written, and the reads miss the writes of the threads \
+    that did not report): report both as Skipped(\"not every thread finished\"), and do not \
+    call the store again.";
+
+/// The thread name `why` mentions first (`writer-1`, not the start of `writer-10`).
+fn first_thread_named(why: &str, config: &StressConfig) -> Option<String> {
+    (0..config.threads())
+        .map(|t| config.thread_name(t))
+        .filter_map(|name| {
+            why.match_indices(name.as_str())
+                .find(|(at, _)| !why[at + name.len()..].starts_with(|c: char| c.is_ascii_digit()))
+                .map(|(at, _)| (at, name))
+        })
+        .min()
+        .map(|(_, name)| name)
 }
 
 /// When threads did not finish, the report counts every thread, and the
@@ -1574,5 +1810,42 @@ mod tests {
         assert!(!says_it_hung("writer-1 panicked: did not finish"));
         assert!(says_it_panicked("writer-1 panicked: the store is busy"));
         assert!(!says_it_panicked("writer-1 failed"));
+    }
+
+    #[test]
+    fn a_thread_is_named_by_its_whole_name() {
+        let config = StressConfig {
+            writers: 11,
+            ..StressConfig::default()
+        };
+        let named = |why: &str| first_thread_named(why, &config);
+        assert_eq!(named("writer-10 panicked"), Some("writer-10".into()));
+        assert_eq!(
+            named("writer-3 panicked; writer-1 too"),
+            Some("writer-3".into())
+        );
+        assert_eq!(named("a thread panicked"), None);
+    }
+
+    /// The read check's changed histories exist on every seed, and the reference's
+    /// check fails each of them.
+    #[test]
+    fn every_history_has_reads_to_change() {
+        use rand::SeedableRng;
+        for seed in 0..40 {
+            let config = default_config(seed);
+            let (plans, seen) = serial_history(&config, &mut StdRng::seed_from_u64(seed));
+            assert_eq!(reference::check_reads(&config, &plans, &seen), Check::Pass);
+            let changes = [
+                tampered(Bug::TornWrite, &config, &plans, &seen),
+                tampered(Bug::VersionGoesBack, &config, &plans, &seen),
+                back_across_not_found(&config, &plans, &seen),
+            ];
+            for change in changes {
+                let (changed, what) = change.expect("a read to change");
+                let check = reference::check_reads(&config, &plans, &changed);
+                assert!(matches!(check, Check::Fail(_)), "seed {seed}: {what}");
+            }
+        }
     }
 }

@@ -38,6 +38,8 @@ pub enum Flaw {
     /// Plans the readers with their number among the readers (`0..readers`), not
     /// among all threads, so readers are handed writers' plans.
     ReadersNumberedFromZero,
+    /// Starts its threads with `thread::spawn`, nameless.
+    UnnamedThreads,
 
     // passes-on-correct-store
     /// Also checks that each key's SETs got versions 1, 2, 3, ...: forgets that a
@@ -95,6 +97,9 @@ pub enum Flaw {
     ForgetsLastVersion,
     /// The order check loops over `0..config.readers`, which are writers' numbers.
     OrderCheckedOnWrongThreads,
+    /// Forgets the last version of a key when a read finds it missing, as if the
+    /// key started over: a version that went back across a NotFound passes.
+    ForgetsVersionAfterNotFound,
 
     // catches-panic
     /// Joins its threads with `join().unwrap()`: a worker's panic becomes its own.
@@ -106,6 +111,17 @@ pub enum Flaw {
     PanicNotNamed,
     /// Reports `threads × ops_per_thread` operations whatever happened.
     FixedOperationCount,
+    /// Formats the panic's payload with `{:?}`: `panicked: Any { .. }`.
+    PanicPayloadDebugged,
+    /// Keeps the last failed thread a loop over the results comes across.
+    NamesLastFailedThread,
+    /// Stops waiting at the first panic: something went wrong, why wait for more.
+    StopsAtFirstPanic,
+    /// Checks the invariants before looking at the threads' outcomes, and reports
+    /// what they said whatever the outcomes were.
+    InvariantsAlwaysChecked,
+    /// When a thread did not finish, checks the reads of the threads that did.
+    ChecksReadsOfFinishedThreads,
 
     // catches-deadlock
     /// Joins its threads with `join()`, which has no deadline.
@@ -134,6 +150,7 @@ fixtures! {
     "plan-ignores-seed" => IgnoresSeed, PLAN_SEEDED;
     "plan-seed-only" => SeedOnly, PLAN_SEEDED;
     "readers-numbered-from-zero" => ReadersNumberedFromZero, PLAN_SEEDED;
+    "unnamed-threads" => UnnamedThreads, PLAN_SEEDED;
     "sets-count-versions" => SetsCountVersions, PASSES_ON_CORRECT_STORE;
     "counts-writers-only" => CountsWritersOnly, PASSES_ON_CORRECT_STORE;
     "versions-strictly-increase" => VersionsStrictlyIncrease, PASSES_ON_CORRECT_STORE;
@@ -154,10 +171,16 @@ fixtures! {
     "reads-unordered" => ReadsUnordered, CATCHES_VERSION_GOING_BACK;
     "forgets-last-version" => ForgetsLastVersion, CATCHES_VERSION_GOING_BACK;
     "order-checked-on-wrong-threads" => OrderCheckedOnWrongThreads, CATCHES_VERSION_GOING_BACK;
+    "forgets-version-after-not-found" => ForgetsVersionAfterNotFound, CATCHES_VERSION_GOING_BACK;
     "lets-panics-escape" => LetsPanicsEscape, CATCHES_PANIC;
     "panic-reported-as-hang" => PanicReportedAsHang, CATCHES_PANIC;
     "panic-not-named" => PanicNotNamed, CATCHES_PANIC;
     "fixed-operation-count" => FixedOperationCount, CATCHES_PANIC;
+    "panic-payload-debugged" => PanicPayloadDebugged, CATCHES_PANIC;
+    "names-last-failed-thread" => NamesLastFailedThread, CATCHES_PANIC;
+    "stops-at-first-panic" => StopsAtFirstPanic, CATCHES_PANIC;
+    "invariants-always-checked" => InvariantsAlwaysChecked, CATCHES_PANIC;
+    "checks-reads-of-finished-threads" => ChecksReadsOfFinishedThreads, CATCHES_PANIC;
     "waits-forever" => WaitsForever, CATCHES_DEADLOCK;
     "deadline-per-thread" => DeadlinePerThread, CATCHES_DEADLOCK;
     "checks-store-after-hang" => ChecksStoreAfterHang, CATCHES_DEADLOCK;
@@ -249,6 +272,7 @@ impl Broken {
             | Flaw::NotFoundIsVersionZero
             | Flaw::VersionsComparedAcrossReaders
             | Flaw::ForgetsLastVersion
+            | Flaw::ForgetsVersionAfterNotFound
             | Flaw::OrderCheckedOnWrongThreads => flawed_read_check(self.0, config, plans, seen),
             _ => reference::check_reads(config, plans, seen),
         }
@@ -277,6 +301,7 @@ impl Subject for Broken {
 
     fn run_stress(&self, store: Arc<dyn KvStore>, config: &StressConfig) -> StressReport {
         let started = Instant::now();
+        let always_checked = (self.0 == Flaw::InvariantsAlwaysChecked).then(|| store.clone());
         let mut early_check = None;
         let (plans, results) = self.run_threads(&store, config, || {
             if self.0 == Flaw::ChecksInvariantsEarly {
@@ -297,6 +322,13 @@ impl Subject for Broken {
                 .err()
                 .map(|why| format!("{} {why}", config.thread_name(t)))
         });
+        if self.0 == Flaw::NamesLastFailedThread {
+            for (t, result) in results.iter().enumerate() {
+                if let Err(why) = result {
+                    trouble = Some(format!("{} {why}", config.thread_name(t)));
+                }
+            }
+        }
         if self.0 == Flaw::FlagsSlowRuns && elapsed > std::time::Duration::from_millis(20) {
             trouble.get_or_insert(format!(
                 "the run took {elapsed:?}, more than 20ms: the store is too slow, something hangs"
@@ -315,9 +347,25 @@ impl Subject for Broken {
                     skipped,
                 )
             }
+            Some(why) if self.0 == Flaw::ChecksReadsOfFinishedThreads => {
+                let (plans, seen): (Vec<_>, Vec<_>) = plans
+                    .into_iter()
+                    .zip(results)
+                    .filter_map(|(plan, result)| Some((plan, result.ok()?)))
+                    .unzip();
+                (
+                    Check::Fail(why),
+                    Check::Skipped("not every thread finished".into()),
+                    reference::check_reads(config, &plans, &seen),
+                )
+            }
             Some(why) => {
                 let skipped = || Check::Skipped("not every thread finished".into());
-                (Check::Fail(why), skipped(), skipped())
+                let invariants = match &always_checked {
+                    Some(store) => invariants(store.check_invariants()),
+                    None => skipped(),
+                };
+                (Check::Fail(why), invariants, skipped())
             }
             None => {
                 let seen: Vec<Vec<Response>> = results.into_iter().flatten().collect();
@@ -401,8 +449,11 @@ fn gated_threads(
     let gate = Arc::new(Barrier::new(threads));
     for (thread, plan) in plans.iter().cloned().enumerate() {
         let (store, done, gate) = (Arc::clone(store), done.clone(), Arc::clone(&gate));
-        thread::Builder::new()
-            .name(config.thread_name(thread))
+        let worker = match flaw {
+            Flaw::UnnamedThreads => thread::Builder::new(),
+            _ => thread::Builder::new().name(config.thread_name(thread)),
+        };
+        worker
             .spawn(move || {
                 gate.wait();
                 if flaw == Flaw::PanicReportedAsHang {
@@ -413,7 +464,13 @@ fn gated_threads(
                     let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
                         reference::perform(&*store, &plan)
                     }));
-                    let _ = done.send((thread, outcome.map_err(|p| reference::panic_message(&*p))));
+                    let _ = done.send((
+                        thread,
+                        outcome.map_err(|p| match flaw {
+                            Flaw::PanicPayloadDebugged => format!("{p:?}"),
+                            _ => reference::panic_message(&*p),
+                        }),
+                    ));
                 }
             })
             .expect("the system can start a thread");
@@ -430,10 +487,14 @@ fn gated_threads(
         };
         match finished.recv_timeout(wait) {
             Ok((thread, outcome)) => {
+                let panicked = outcome.is_err();
                 results[thread] = outcome.map_err(|message| match flaw {
                     Flaw::PanicNotNamed => "failed".to_owned(),
                     _ => format!("panicked: {message}"),
                 });
+                if panicked && flaw == Flaw::StopsAtFirstPanic {
+                    break;
+                }
             }
             Err(_) if flaw == Flaw::DeadlinePerThread => continue,
             Err(_) => break,
@@ -656,6 +717,10 @@ fn flawed_read_check(
             let version = match response {
                 Response::Value { version, .. } => *version,
                 _ if flaw == Flaw::NotFoundIsVersionZero => 0,
+                _ if flaw == Flaw::ForgetsVersionAfterNotFound => {
+                    last_seen.remove(key);
+                    continue;
+                }
                 _ => continue,
             };
             let reader = config.thread_name(t);

@@ -354,12 +354,18 @@ impl Subject for Polled {
         let mut handles: Vec<Option<thread::JoinHandle<Vec<Response>>>> = plans
             .iter()
             .cloned()
-            .map(|plan| {
+            .enumerate()
+            .map(|(t, plan)| {
                 let (store, gate) = (Arc::clone(&store), Arc::clone(&gate));
-                Some(thread::spawn(move || {
-                    gate.wait();
-                    run_plan(&*store, &plan)
-                }))
+                let worker = thread::Builder::new().name(config.thread_name(t));
+                Some(
+                    worker
+                        .spawn(move || {
+                            gate.wait();
+                            run_plan(&*store, &plan)
+                        })
+                        .expect("a thread starts"),
+                )
             })
             .collect();
         let mut results: Vec<Outcome> =

@@ -21,6 +21,8 @@ use reference::{KvStore, Response, Violation};
 /// One thread's tally.
 #[derive(Default)]
 struct Slot {
+    /// The thread's name, if it has one.
+    name: Option<String>,
     completed: AtomicU64,
     in_flight: AtomicBool,
     panicked: AtomicBool,
@@ -52,6 +54,16 @@ pub struct Tally {
     pub in_flight: usize,
     /// Threads that panicked inside the store.
     pub panicked: usize,
+}
+
+/// One thread's line of the ledger, by name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThreadLine {
+    pub name: Option<String>,
+    pub completed: u64,
+    /// Inside the store at this moment: an operation that has not returned.
+    pub in_flight: bool,
+    pub panicked: bool,
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -104,6 +116,20 @@ impl<S: KvStore> Watched<S> {
         tally
     }
 
+    /// Each thread's line, in the order they first used the store.
+    pub fn threads(&self) -> Vec<ThreadLine> {
+        self.slots
+            .lock()
+            .iter()
+            .map(|slot| ThreadLine {
+                name: slot.name.clone(),
+                completed: slot.completed.load(SeqCst),
+                in_flight: slot.in_flight.load(SeqCst),
+                panicked: slot.panicked.load(SeqCst),
+            })
+            .collect()
+    }
+
     /// Every `check_invariants` call so far, in order.
     pub fn invariants_calls(&self) -> Vec<InvariantsCall> {
         self.calls.lock().clone()
@@ -118,7 +144,10 @@ impl<S: KvStore> Watched<S> {
         MY_SLOT.with_borrow_mut(|mine| match mine {
             Some((id, slot)) if *id == self.id => Arc::clone(slot),
             _ => {
-                let slot = Arc::new(Slot::default());
+                let slot = Arc::new(Slot {
+                    name: thread::current().name().map(str::to_owned),
+                    ..Slot::default()
+                });
                 self.slots.lock().push(Arc::clone(&slot));
                 *mine = Some((self.id, Arc::clone(&slot)));
                 slot
