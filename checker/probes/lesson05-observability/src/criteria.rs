@@ -41,9 +41,7 @@ pub const STATS_WHILE_WRITING: Info = Info {
 pub const COUNTERS_MONOTONIC: Info = Info {
     id: "counters-monotonic",
     title: "no counter goes down between two reads, even with operations in flight",
-    hint: "Read each atomic with a plain load. Never reset a counter when it is read, and \
-           never compute one as the difference of two others loaded at different moments \
-           (misses = gets - hits): count it in an atomic of its own.",
+    hint: DIP_HINT,
     book: "lesson05-observability.html#why-relaxed-is-enough",
     deadline_secs: 30,
 };
@@ -158,6 +156,9 @@ struct Tally {
     not_found: u64,
     /// Operations slower than the last finite bound, per kind (le="+Inf").
     stalls: [u64; 3],
+    /// The latencies spent, per kind, in nanoseconds: what each histogram's sum
+    /// must hold (the rig's clock gives each operation exactly its planted latency).
+    spent_nanos: [u64; 3],
 }
 
 impl Tally {
@@ -177,8 +178,11 @@ impl Tally {
         }
         // A rejected command never reaches the state machine, so its planted
         // latency is never spent.
-        if result.is_ok() && reference::bucket_index(latency) == BUCKETS - 1 {
-            self.stalls[op.index()] += 1;
+        if result.is_ok() {
+            if reference::bucket_index(latency) == BUCKETS - 1 {
+                self.stalls[op.index()] += 1;
+            }
+            self.spent_nanos[op.index()] += latency.as_nanos() as u64;
         }
     }
 
@@ -188,6 +192,7 @@ impl Tally {
             self.operations[i] += other.operations[i];
             self.rejected[i] += other.rejected[i];
             self.stalls[i] += other.stalls[i];
+            self.spent_nanos[i] += other.spent_nanos[i];
         }
         self.hits += other.hits;
         self.misses += other.misses;
@@ -366,6 +371,37 @@ fn compare_totals(issued: &Tally, stats: &Stats, alone: bool) -> Result<(), Fail
         )
         .with_hint(hint));
     }
+    for op in Op::ALL {
+        let (want, seen) = (issued.spent_nanos[op.index()], stats.latency(op).sum_nanos);
+        if want == seen {
+            continue;
+        }
+        let hint = if alone {
+            "Each call adds its own latency to its kind's sum, in nanoseconds, once: the time \
+             between two readings of the store's clock (self.clock.now()), one before the \
+             operation and one after it, never Instant::now()."
+        } else {
+            "With one thread the sums were right; here, with threads adding at the same time, \
+             part of them was lost. A sum updated with a load then a store loses the \
+             latencies of the threads that add between the two: use fetch_add."
+        };
+        return Err(Failure::new(
+            format!(
+                "the {} latency histogram's sum is {want} ns, the latencies the {}s spent",
+                op_name(op),
+                op_name(op)
+            ),
+            format!(
+                "its sum is {seen} ns ({})",
+                if seen < want {
+                    format!("{} ns lost", want - seen)
+                } else {
+                    format!("{} ns too many", seen - want)
+                }
+            ),
+        )
+        .with_hint(hint));
+    }
     Ok(())
 }
 
@@ -403,7 +439,16 @@ fn totals_exact<S: Subject>(subject: S, ctx: &Ctx) -> Verdict {
             ctx.seed()
         ))
     })?;
-    storms(subject, ctx)
+    storms(subject, ctx, Watch::Totals)
+}
+
+/// What the storms check: what the counters grew by, after each storm
+/// (`totals-exact`), or that no counter dips while the storm runs, read over and
+/// over by one more thread (`counters-monotonic`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Watch {
+    Totals,
+    Dips,
 }
 
 /// The storms: threads that bump the same counters at the same moment, so that an
@@ -436,7 +481,17 @@ fn totals_exact<S: Subject>(subject: S, ctx: &Ctx) -> Verdict {
 /// tens of milliseconds; only a machine that gives the probe one core at a time
 /// makes it wait out the budget, and there a split increment can escape (see the
 /// measured catch rates in the fixtures' notes).
-fn storms<S: Subject>(subject: S, ctx: &Ctx) -> Verdict {
+///
+/// A counter that is bumped and then taken back (a GET counted as a miss, then
+/// moved over to the hits) dips in the same kind of window, which the same storms
+/// open: watched, each storm has one more thread read the stats over and over, and
+/// each kind is stormed until [`DIP_READS`] of those reads were made while the
+/// storm ran on another core at that very moment (a read whose storm made progress
+/// since the watcher's last read, less than [`BACK_TO_BACK`] before). Only such a
+/// read can land inside another thread's window; one in several hundred does
+/// (measured with the `hit-moved-from-misses` fixture), so a machine that gives
+/// the probe fewer cores at once just makes the storms go on longer.
+fn storms<S: Subject>(subject: S, ctx: &Ctx, watch: Watch) -> Verdict {
     let threads = 2 * thread::available_parallelism()
         .map_or(2, |n| n.get())
         .max(2);
@@ -451,13 +506,18 @@ fn storms<S: Subject>(subject: S, ctx: &Ctx) -> Verdict {
         ("a GET that hits", Command::get("storm")),
         ("a GET that misses", Command::get("nothing here")),
     ];
+    // Per kind: storms whose threads ran together, or reads made while one ran.
     let mut real = [0usize; 5];
+    let enough = match watch {
+        Watch::Totals => REAL_STORMS,
+        Watch::Dips => DIP_READS,
+    };
     let give_up = Instant::now() + STORM_BUDGET;
     let mut round = 0;
-    while real.iter().any(|&n| n < REAL_STORMS) && Instant::now() < give_up {
+    while real.iter().any(|&n| n < enough) && Instant::now() < give_up {
         round += 1;
         for (k, (name, command)) in kinds.iter().enumerate() {
-            if real[k] >= REAL_STORMS {
+            if real[k] >= enough {
                 continue;
             }
             ctx.progress(format_args!(
@@ -465,7 +525,35 @@ fn storms<S: Subject>(subject: S, ctx: &Ctx) -> Verdict {
                  (round {round})"
             ));
             let before = subject.stats(&store);
-            let together = storm(subject, &store, threads, command)?;
+            let stop = Arc::new(AtomicBool::new(false));
+            let watcher = (watch == Watch::Dips)
+                .then(|| watch_for_dips(subject, Arc::clone(&store), Arc::clone(&stop)));
+            let together = storm(subject, &store, threads, command);
+            stop.store(true, Ordering::Release);
+            if let Some(watcher) = watcher {
+                let watched = watcher
+                    .join_by(Instant::now() + FINISH)
+                    .map_err(|s| hang(s, "reading the stats"))?;
+                match watched {
+                    Ok(reads) => real[k] += reads.beside_the_storm,
+                    Err((decrease, reads)) => {
+                        return Err(Failure::new(
+                            "no counter goes down from one read of the stats to the next",
+                            decrease,
+                        )
+                        .with_detail(format!(
+                            "read {reads} of the stats by one thread while {threads} threads each \
+                         issued {name} {STORM_PER_THREAD} times (round {round} of the storms, \
+                         seed {})",
+                            ctx.seed()
+                        )));
+                    }
+                }
+            }
+            let together = together?;
+            if watch == Watch::Dips {
+                continue;
+            }
             let checks = (threads * (STORM_PER_THREAD / CHECK_EVERY)) as u64;
             if together * 100 >= checks * TOGETHER_PERCENT {
                 real[k] += 1;
@@ -473,31 +561,52 @@ fn storms<S: Subject>(subject: S, ctx: &Ctx) -> Verdict {
             let after = subject.stats(&store);
             let op = Op::of(command);
             let want = (threads * STORM_PER_THREAD) as u64;
-            let outcome = match (name.contains("rejected"), name.contains("hits")) {
+            let rejected = name.contains("rejected");
+            // A rejected command never reaches the state machine: it spends nothing.
+            let want_nanos = if rejected {
+                0
+            } else {
+                want * STORM_LATENCY.as_nanos() as u64
+            };
+            let outcome = match (rejected, name.contains("hits")) {
                 (true, _) => ("errors", after.errors.saturating_sub(before.errors)),
                 (false, true) => ("hits", after.hits.saturating_sub(before.hits)),
                 (false, false) => ("misses", after.misses.saturating_sub(before.misses)),
             };
+            let (histogram_before, histogram_after) = (before.latency(op), after.latency(op));
             let grown = [
                 (
                     format!("{}s", op.label()),
+                    want,
                     after.operations(op).saturating_sub(before.operations(op)),
                 ),
-                (outcome.0.to_owned(), outcome.1),
+                (outcome.0.to_owned(), want, outcome.1),
                 (
                     format!("the {} histogram's count", op_name(op)),
-                    after
-                        .latency(op)
+                    want,
+                    histogram_after
                         .count()
-                        .saturating_sub(before.latency(op).count()),
+                        .saturating_sub(histogram_before.count()),
+                ),
+                (
+                    format!("the {} histogram's sum (ns)", op_name(op)),
+                    want_nanos,
+                    histogram_after
+                        .sum_nanos
+                        .saturating_sub(histogram_before.sum_nanos),
                 ),
             ];
-            for (counter, seen) in grown {
+            for (counter, want, seen) in grown {
                 if seen == want {
                     continue;
                 }
+                let each = if counter.contains("sum") {
+                    format!("{STORM_LATENCY:?} per call")
+                } else {
+                    "one per call".to_owned()
+                };
                 return Err(Failure::new(
-                    format!("{counter} grows by {want}, one per call"),
+                    format!("{counter} grows by {want}, {each}"),
                     format!(
                         "it grew by {seen} ({})",
                         if seen < want {
@@ -509,10 +618,10 @@ fn storms<S: Subject>(subject: S, ctx: &Ctx) -> Verdict {
                 )
                 .with_hint(
                     "One thread at a time, and many threads on a mixed workload, every count \
-                     was right; with threads bumping the same counter at the same moment, \
-                     counts were lost. An increment written as a load then a store (or one \
-                     compare_exchange whose failure is ignored) loses the counts of the \
-                     threads that bump between the two: use fetch_add, one indivisible \
+                     and sum was right; with threads adding to the same atomic at the same \
+                     moment, some additions were lost. An addition written as a load then a \
+                     store (or one compare_exchange whose failure is ignored) loses those of \
+                     the threads that add between the two: use fetch_add, one indivisible \
                      read-modify-write.",
                 )
                 .with_detail(format!(
@@ -537,6 +646,8 @@ const TOGETHER_PERCENT: u64 = 5;
 const STORM_BUDGET: Duration = Duration::from_secs(3);
 /// Calls per thread in one storm.
 const STORM_PER_THREAD: usize = 20_000;
+/// The latency of every call in a storm, so that the sums grow too.
+const STORM_LATENCY: Duration = Duration::from_micros(1);
 
 /// `threads` threads issue `command` [`STORM_PER_THREAD`] times each, leaving a
 /// spinning start line together. Returns how many of the threads' looks at the
@@ -558,7 +669,7 @@ fn storm<S: Subject>(
                 Arc::clone(&lanes),
             );
             sync::spawn(format!("storm {t}"), move || {
-                set_latency(Duration::ZERO);
+                set_latency(STORM_LATENCY);
                 ready.fetch_add(1, Ordering::SeqCst);
                 let give_up = Instant::now() + MEET;
                 let mut spins = 0u32;
@@ -710,21 +821,45 @@ fn stats_while_writing<S: Subject>(subject: S, ctx: &Ctx) -> Verdict {
     )
 }
 
-/// Every number of a stats view that must never go down, with a name a learner knows.
-fn monotonic_values(stats: &Stats) -> Vec<(String, u64)> {
+/// A number of a stats view that must never go down, by a name a learner knows.
+#[derive(Clone, Copy)]
+enum Monotonic {
+    Counter(&'static str),
+    Count(Op),
+    Sum(Op),
+    /// The cumulative count up to a bucket's bound, as it is exported.
+    Bucket(Op, usize),
+}
+
+impl std::fmt::Display for Monotonic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Monotonic::Counter(name) => write!(f, "{name}"),
+            Monotonic::Count(op) => write!(f, "{} histogram count", op_name(op)),
+            Monotonic::Sum(op) => write!(f, "{} histogram sum (ns)", op_name(op)),
+            Monotonic::Bucket(op, index) => {
+                let bound = upper_bound(index).map_or("+Inf".into(), reference::format_seconds);
+                write!(f, "{} bucket le=\"{bound}\"", op_name(op))
+            }
+        }
+    }
+}
+
+/// Every number of a stats view that must never go down. Cheap (no text is made
+/// until a decrease is found), so that a watcher reads the stats as often as it can.
+fn monotonic_values(stats: &Stats) -> Vec<(Monotonic, u64)> {
     let mut values = vec![
-        ("gets".to_owned(), stats.gets),
-        ("sets".to_owned(), stats.sets),
-        ("dels".to_owned(), stats.dels),
-        ("hits".to_owned(), stats.hits),
-        ("misses".to_owned(), stats.misses),
-        ("errors".to_owned(), stats.errors),
+        (Monotonic::Counter("gets"), stats.gets),
+        (Monotonic::Counter("sets"), stats.sets),
+        (Monotonic::Counter("dels"), stats.dels),
+        (Monotonic::Counter("hits"), stats.hits),
+        (Monotonic::Counter("misses"), stats.misses),
+        (Monotonic::Counter("errors"), stats.errors),
     ];
     for op in Op::ALL {
         let histogram = stats.latency(op);
-        let name = op_name(op);
-        values.push((format!("{name} histogram count"), histogram.count()));
-        values.push((format!("{name} histogram sum (ns)"), histogram.sum_nanos));
+        values.push((Monotonic::Count(op), histogram.count()));
+        values.push((Monotonic::Sum(op), histogram.sum_nanos));
         // The buckets as they are exported: cumulative. A histogram kept cumulative
         // (each sample counted in its bucket and every one above) may show a sample
         // between two buckets for a moment, so its per-bucket counts can dip; the
@@ -732,8 +867,7 @@ fn monotonic_values(stats: &Stats) -> Vec<(String, u64)> {
         let mut running = 0;
         for (index, &samples) in histogram.buckets.iter().enumerate() {
             running += samples;
-            let bound = upper_bound(index).map_or("+Inf".into(), reference::format_seconds);
-            values.push((format!("{name} bucket le=\"{bound}\""), running));
+            values.push((Monotonic::Bucket(op, index), running));
         }
     }
     values
@@ -824,29 +958,9 @@ fn counters_monotonic<S: Subject>(subject: S, ctx: &Ctx) -> Verdict {
     ctx.progress(format_args!(
         "{THREADS} threads run random operations while another reads the stats in a loop"
     ));
-    let start = Arc::new(Barrier::new(THREADS + 1));
+    let start = Arc::new(Barrier::new(THREADS));
     let done = Arc::new(AtomicBool::new(false));
-    let watcher = {
-        let (store, start, done) = (Arc::clone(&store), Arc::clone(&start), Arc::clone(&done));
-        sync::spawn("stats watcher", move || {
-            start.wait(MEET);
-            let mut previous = subject.stats(&store);
-            let mut reads = 1;
-            loop {
-                // Read `done` first: the read after it sees every finished operation.
-                let finished = done.load(Ordering::Acquire);
-                let now = subject.stats(&store);
-                reads += 1;
-                if let Some(decrease) = first_decrease(&previous, &now) {
-                    return Err((decrease, reads));
-                }
-                previous = now;
-                if finished {
-                    return Ok(reads);
-                }
-            }
-        })
-    };
+    let watcher = watch_for_dips(subject, Arc::clone(&store), Arc::clone(&done));
     let workers = run_workload(subject, &store, ctx, THREADS, PER_THREAD, &start);
     sync::join_all(workers, FINISH).map_err(|s| hang(s, "the workload"))?;
     done.store(true, Ordering::Release);
@@ -864,7 +978,62 @@ fn counters_monotonic<S: Subject>(subject: S, ctx: &Ctx) -> Verdict {
             ctx.seed()
         )));
     }
-    Ok(())
+    storms(subject, ctx, Watch::Dips)
+}
+
+const DIP_HINT: &str = "Read each atomic with a plain load, and bump each counter once, with \
+    fetch_add, where the answer is known. Never bump one counter and then take it back (a GET \
+    counted as a miss, then moved over to the hits), never reset a counter when it is read, \
+    and never compute one as the difference of two others loaded at different moments \
+    (misses = gets - hits).";
+
+/// How many reads a watched storm of each kind must make while the storm runs.
+const DIP_READS: usize = 500;
+/// Two reads of the stats closer than this were made with no pause of the
+/// watcher's between them (a thread that loses its core loses it for a time slice,
+/// a millisecond or more).
+const BACK_TO_BACK: Duration = Duration::from_micros(200);
+
+/// What a watcher saw: how many reads it made, and how many of them the storm
+/// made progress beside, on another core, since the read before.
+struct Reads {
+    all: usize,
+    beside_the_storm: usize,
+}
+
+/// Reads the stats over and over on a thread of its own until `stop`: `Err` with
+/// the first decrease seen and the number of the read that saw it, or `Ok`.
+fn watch_for_dips<S: Subject>(
+    subject: S,
+    store: Arc<S::Store>,
+    stop: Arc<AtomicBool>,
+) -> sync::Worker<Result<Reads, (String, usize)>> {
+    sync::spawn("stats watcher", move || {
+        let operations = |stats: &Stats| stats.gets + stats.sets + stats.dels;
+        let mut previous = subject.stats(&store);
+        let mut previous_at = Instant::now();
+        let mut reads = Reads {
+            all: 1,
+            beside_the_storm: 0,
+        };
+        loop {
+            // Read `stop` first: the read after it sees every finished operation.
+            let stopped = stop.load(Ordering::Acquire);
+            let now = subject.stats(&store);
+            let now_at = Instant::now();
+            reads.all += 1;
+            if let Some(decrease) = first_decrease(&previous, &now) {
+                return Err((decrease, reads.all));
+            }
+            if operations(&now) != operations(&previous) && now_at - previous_at < BACK_TO_BACK {
+                reads.beside_the_storm += 1;
+            }
+            (previous, previous_at) = (now, now_at);
+            if stopped {
+                return Ok(reads);
+            }
+        }
+    })
 }
 
 /// Latencies on and around the bucket bounds, with the bucket each belongs in.

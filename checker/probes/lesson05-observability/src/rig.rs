@@ -2,14 +2,16 @@
 //!
 //! Both plug into the lesson's seams (`Store::with_parts(machine, clock)`). The fake
 //! clock only moves when the instrumented state machine says so, by the latency the
-//! calling thread chose with [`set_latency`]: whatever the implementation does around
-//! the state machine, and however often it reads the clock, an operation's latency is
-//! exactly the one the probe planted. And a [`Hold`] stops a chosen operation *inside*
+//! calling thread chose with [`set_latency`], and each thread has a time of its own:
+//! whatever the implementation does around the state machine, however often it
+//! reads the clock, and however many threads run beside it, an operation's latency
+//! is exactly the one the probe planted. So the latency sums are known exactly
+//! under concurrency too, and a sum that loses an update is seen. And a [`Hold`] stops a chosen operation *inside*
 //! the state machine, where it holds the store's lock, for as long as the probe likes.
 
 use std::cell::Cell;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
+use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
@@ -22,6 +24,8 @@ const HOLD_LIMIT: Duration = Duration::from_secs(60);
 
 thread_local! {
     static LATENCY: Cell<Duration> = const { Cell::new(Duration::ZERO) };
+    /// This thread's fake time: the latencies its operations have spent.
+    static ELAPSED_NANOS: Cell<u64> = const { Cell::new(0) };
 }
 
 /// How long each following operation of *this thread* spends in the state machine,
@@ -33,8 +37,6 @@ pub fn set_latency(latency: Duration) {
 /// What an instrumented state machine and its fake clock share.
 pub struct Rig {
     origin: Instant,
-    /// Fake time since `origin`; only the instrumented state machine advances it.
-    elapsed_nanos: AtomicU64,
     /// Whether a hold is armed: without one, an operation inside the state machine
     /// touches nothing shared of the probe's (no lock, no write), so that threads
     /// hammering the store contend in the implementation's code, not in the rig's.
@@ -55,14 +57,14 @@ impl Rig {
     pub fn new() -> Arc<Rig> {
         Arc::new(Rig {
             origin: Instant::now(),
-            elapsed_nanos: AtomicU64::new(0),
             armed: AtomicBool::new(false),
             hold: Mutex::new(None),
         })
     }
 
+    /// The calling thread's fake time; only the instrumented state machine moves it.
     pub fn now(&self) -> Instant {
-        self.origin + Duration::from_nanos(self.elapsed_nanos.load(SeqCst))
+        self.origin + Duration::from_nanos(ELAPSED_NANOS.get())
     }
 
     /// Stops the next operation on `key` inside the state machine until
@@ -81,9 +83,7 @@ impl Rig {
     /// Called by the instrumented state machine at the start of every operation.
     fn inside(&self, key: &str) {
         let latency = u64::try_from(LATENCY.get().as_nanos()).unwrap_or(u64::MAX);
-        if latency > 0 {
-            self.elapsed_nanos.fetch_add(latency, SeqCst);
-        }
+        ELAPSED_NANOS.set(ELAPSED_NANOS.get().saturating_add(latency));
         if !self.armed.load(SeqCst) {
             return;
         }
