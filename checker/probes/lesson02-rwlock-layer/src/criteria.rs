@@ -86,8 +86,8 @@ pub const LINEARIZABLE: Info = Info {
 
 pub const WRITER_NOT_STARVED: Info = Info {
     id: "writer-not-starved",
-    title: "a SET gets in while a continuous stream of GETs holds the read lock",
-    hint: "A SET must queue for the lock and wait: `self.machine.write()` on parking_lot's \
+    title: "a SET, and a DEL, gets in while a continuous stream of GETs holds the read lock",
+    hint: "A SET or a DEL must queue for the lock and wait: `self.machine.write()` on parking_lot's \
            `RwLock`, which makes new readers queue behind a waiting writer. A `try_write` \
            loop, a wait for \"no readers\", or a reader-preferring lock (such as \
            `RecursiveRwLock`) lets overlapping readers keep a writer out forever.",
@@ -1280,6 +1280,16 @@ fn linearizable<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
 const STREAM_READERS: usize = 4;
 
 fn writer_not_starved<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
+    // Both writes, each in a stream of its own: SET and DEL are written apart, and
+    // either can be the one that spins.
+    for write in [Command::set("apple", "green"), Command::del("apple")] {
+        writer_not_starved_by(subject, ctx, write)?;
+    }
+    Ok(())
+}
+
+/// `write` comes while a stream of GETs of `apple` holds the read lock.
+fn writer_not_starved_by<S: Subject>(subject: &S, ctx: &Ctx, write: Command) -> Verdict {
     // Each reader stays inside until a later reader has come in, so with a lock
     // that keeps admitting readers, the read lock is never free. A reader also
     // leaves once the writer and another reader are both seen waiting outside: the
@@ -1364,7 +1374,7 @@ fn writer_not_starved<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
             })
         })
         .collect();
-    let verdict = starve(subject, ctx, &store, &watch, &writer);
+    let verdict = starve(subject, ctx, &store, &watch, &writer, write);
     // Always end the stream, so that no thread is left behind.
     stop.store(true, SeqCst);
     watch.census.halt();
@@ -1380,6 +1390,7 @@ fn starve<S: Subject>(
     store: &Shared<S>,
     watch: &Arc<Watch>,
     caller: &Arc<Caller>,
+    write: Command,
 ) -> Verdict {
     ctx.progress("waiting for the readers to overlap");
     let census = &watch.census;
@@ -1395,22 +1406,34 @@ fn starve<S: Subject>(
         )
         .with_hint(READERS_PARALLEL.hint));
     }
-    ctx.progress("a SET arrives while the stream of readers holds the read lock");
+    ctx.progress(format_args!(
+        "`{write}` arrives while the stream of readers holds the read lock"
+    ));
     let entered_before = census.reads();
     let writer = {
         let (subject, store, caller) = (subject.clone(), store.clone(), caller.clone());
+        let write = write.clone();
         sync::spawn("writer", move || {
             caller.calling();
-            subject.set(&store, "apple", "green")
+            match write {
+                Command::Set { key, value } => subject.set(&store, &key, &value),
+                Command::Del { key } => subject.del(&store, &key),
+                Command::Get { key } => subject.get(&store, &key),
+            }
         })
     };
+    let what = if matches!(write, Command::Del { .. }) {
+        "DEL"
+    } else {
+        "SET"
+    };
     match writer.join_by(Instant::now() + WRITER_DEADLINE) {
-        Ok(Response::Stored { .. }) => Ok(()),
+        Ok(Response::Stored { .. } | Response::Deleted { .. }) => Ok(()),
         Ok(other) => Err(Failure::new(
-            "`SET apple = \"green\"` answers STORED",
+            format!("`{write}` answers what `apply` answers"),
             format!("it answered {other}"),
         )
-        .with_hint("A SET always answers STORED: return what `apply` answers (step 2).")),
+        .with_hint("A wrong answer with one thread is a logic bug (see single-thread).")),
         Err(stuck) => {
             let overtaken = census.reads() - entered_before;
             // Starved or stuck? A starved writer watches readers keep going in.
@@ -1419,11 +1442,11 @@ fn starve<S: Subject>(
             if readers_moving {
                 Err(Failure::new(
                     format!(
-                        "the SET gets in within {WRITER_DEADLINE:?}: once a writer waits, new \
+                        "the {what} gets in within {WRITER_DEADLINE:?}: once a writer waits, new \
                          readers queue behind it"
                     ),
                     format!(
-                        "it was still waiting after {:.0?}, while {overtaken} more GETs went in \
+                        "`{write}` was still waiting after {:.0?}, while {overtaken} more GETs went in \
                          ahead of it: the lock keeps admitting readers as long as one is inside, \
                          so a steady stream of readers starves the writer",
                         stuck.waited
@@ -1431,7 +1454,7 @@ fn starve<S: Subject>(
                 ))
             } else {
                 Err(Failure::new(
-                    format!("the SET gets in within {WRITER_DEADLINE:?}"),
+                    format!("the {what} gets in within {WRITER_DEADLINE:?}"),
                     format!(
                         "it was still waiting after {:.0?}, and the readers are stuck too \
                          (nothing entered the state machine any more): a deadlock, see \

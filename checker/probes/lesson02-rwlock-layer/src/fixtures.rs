@@ -46,6 +46,7 @@ fixtures! {
     "del-answers-version-seen-before" => DelAnswersVersionSeenBefore, LINEARIZABLE;
     "reader-preferring-lock" => ReaderPreferringLock, WRITER_NOT_STARVED;
     "set-spins-on-try-write" => SetSpinsOnTryWrite, WRITER_NOT_STARVED;
+    "del-spins-on-try-write" => DelSpinsOnTryWrite, WRITER_NOT_STARVED;
     "set-waits-for-no-readers" => SetWaitsForNoReaders, WRITER_NOT_STARVED;
     "get-inside-del" => GetInsideDel, NO_DEADLOCK;
     "upgrade-in-set" => UpgradeInSet, NO_DEADLOCK;
@@ -450,6 +451,21 @@ one_lock! {
                     return machine.apply(command);
                 }
                 thread::yield_now();
+            }
+        }
+    }
+}
+
+one_lock! {
+    /// SET waits for the lock as it should; DEL, written on another day, "never
+    /// blocks": it tries the write lock, and spins until it gets it.
+    DelSpinsOnTryWrite {
+        fn del(&self, key: &str) -> Response {
+            loop {
+                match self.machine.try_write() {
+                    Some(mut machine) => return machine.apply(Command::del(key)),
+                    None => std::hint::spin_loop(),
+                }
             }
         }
     }
