@@ -191,6 +191,11 @@ fn generate(workspace: &Workspace, lesson: &Lesson) -> Result<Generated> {
     // course never overwrite each other's probe binary.
     let key = folder_key(&learner_dir);
     let binary = format!("kvlab-probe-{}-{key}", lesson.id());
+    // The learner's package sits in a folder named by the key too: cargo tells path
+    // packages apart by their path inside their workspace, so under one folder name
+    // every graded folder's build of a lesson would write the same files in the
+    // shared target, and one check could read another's dep-info.
+    let member = format!("learner-{key}");
     let dir = workspace
         .target_dir()
         .join("kvlab")
@@ -201,7 +206,7 @@ fn generate(workspace: &Workspace, lesson: &Lesson) -> Result<Generated> {
     let course_workspace = course.get("workspace").and_then(Value::as_table);
     let mut ws = Table::new();
     ws.insert("resolver".into(), "3".into());
-    ws.insert("members".into(), Value::Array(vec!["learner".into()]));
+    ws.insert("members".into(), Value::Array(vec![member.as_str().into()]));
     if let Some(package) = course_workspace.and_then(|w| w.get("package")) {
         ws.insert("package".into(), package.clone());
     }
@@ -233,7 +238,7 @@ fn generate(workspace: &Workspace, lesson: &Lesson) -> Result<Generated> {
         "probe-kit".into(),
         path_dep(&workspace.root.join("checker/probe-kit")),
     );
-    deps.insert(lesson.dir_name(), path_dep(Path::new("learner")));
+    deps.insert(lesson.dir_name(), path_dep(Path::new(&member)));
     root.insert("dependencies".into(), Value::Table(deps));
 
     let mut learner = Table::new();
@@ -287,7 +292,7 @@ fn generate(workspace: &Workspace, lesson: &Lesson) -> Result<Generated> {
         &(header.clone() + &root.to_string()),
     )?;
     write_if_changed(
-        &dir.join("learner/Cargo.toml"),
+        &dir.join(&member).join("Cargo.toml"),
         &(header + &learner.to_string()),
     )?;
     write_if_changed(&dir.join("src/main.rs"), &main)?;
