@@ -1579,10 +1579,10 @@ fn waited_for_the_others(
 }
 
 /// When a thread did not finish: the report names the first such thread in thread
-/// order, and leaves the store alone, both of its checks skipped. The planted
-/// stores make the first in thread order neither the first nor the last in time
-/// (see [`crate::planted::PANIC_ORDER`]), so naming the last one a loop saw, or the first to
-/// arrive, is seen in every run.
+/// order, and leaves the store alone, both of its checks skipped. The panicking
+/// store makes the first in thread order neither the first nor the last in time
+/// (see [`crate::planted::PANIC_ORDER`]), so naming the last one a loop saw, or
+/// the first to arrive, is seen in every run.
 fn after_a_thread_that_did_not_finish<S: Subject>(
     subject: &S,
     bug: Bug,

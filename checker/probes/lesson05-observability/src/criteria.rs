@@ -488,9 +488,11 @@ enum Watch {
 /// each kind is stormed until [`DIP_READS`] of those reads were made while the
 /// storm ran on another core at that very moment (a read whose storm made progress
 /// since the watcher's last read, less than [`BACK_TO_BACK`] before). Only such a
-/// read can land inside another thread's window; one in several hundred does
-/// (measured with the `hit-moved-from-misses` fixture), so a machine that gives
-/// the probe fewer cores at once just makes the storms go on longer.
+/// read can land inside another thread's window. Measured with the
+/// `hit-moved-from-misses` fixture, whose dip is two atomic operations long, the
+/// first dip came within 4 to 155 such reads (30 runs), so 500 leave a miss far
+/// rarer than one in a thousand; a machine that gives the probe fewer cores at once
+/// makes the storms go on longer, not the reads fewer.
 fn storms<S: Subject>(subject: S, ctx: &Ctx, watch: Watch) -> Verdict {
     let threads = 2 * thread::available_parallelism()
         .map_or(2, |n| n.get())
