@@ -490,8 +490,9 @@ enum Watch {
 /// since the watcher's last read, less than [`BACK_TO_BACK`] before). Only such a
 /// read can land inside another thread's window. Measured with the
 /// `hit-moved-from-misses` fixture, whose dip is two atomic operations long, the
-/// first dip came within 4 to 155 such reads (30 runs), so 500 leave a miss far
-/// rarer than one in a thousand; a machine that gives the probe fewer cores at once
+/// storms saw the first dip within 4 to 111 such reads (in the 16 of 30 runs that
+/// the random workload before them had not caught already), so 500 leave a miss
+/// far rarer than one in a thousand; a machine that gives the probe fewer cores at once
 /// makes the storms go on longer, not the reads fewer.
 fn storms<S: Subject>(subject: S, ctx: &Ctx, watch: Watch) -> Verdict {
     let threads = 2 * thread::available_parallelism()
