@@ -57,7 +57,8 @@ pub const READERS_PARALLEL: Info = Info {
 
 pub const INVARIANTS_SHARED: Info = Info {
     id: "invariants-shared",
-    title: "check_invariants reads under the shared lock, next to GETs and to other checks",
+    title: "check_invariants reads under the shared lock, next to GETs and to other checks, \
+            and waits for a writer",
     hint: "check_invariants only reads: take `self.machine.read()`, not `write()` (nor \
            `upgradable_read()`, which admits one such reader at a time).",
     book: "lesson02-rwlock-layer.html#step-4-the-invariants-under-the-shared-lock",
@@ -737,7 +738,102 @@ fn invariants_shared<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
             }
         }
     }
-    Ok(())
+    check_waits_for_a_writer(subject, ctx)
+}
+
+/// A check called while a SET is inside the state machine must wait for it and
+/// then read the machine: an answer given without reading it (`try_read`, and
+/// `Ok(())` when the lock is busy) says nothing about the state. By construction:
+/// the SET stays inside until the check is seen waiting outside, or returns.
+fn check_waits_for_a_writer<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
+    let armed = Arc::new(AtomicBool::new(false));
+    let writer_inside = Arc::new(Latch::new());
+    let checker = Arc::new(Caller::new());
+    let check_returned = Arc::new(AtomicBool::new(false));
+    let watch = Watch::new({
+        let (armed, writer_inside, checker, check_returned) = (
+            armed.clone(),
+            writer_inside.clone(),
+            checker.clone(),
+            check_returned.clone(),
+        );
+        move |side, _, _| {
+            if side == Side::Write && armed.swap(false, SeqCst) {
+                writer_inside.open();
+                blocked::until_blocked_or(&checker, || check_returned.load(SeqCst), LINGER);
+            }
+        }
+    });
+    let store = new_store(subject, &watch);
+    call(
+        ctx,
+        subject,
+        &store,
+        Command::set("apple", "red"),
+        " before the test starts",
+    )?;
+    armed.store(true, SeqCst);
+    ctx.progress("a SET stays inside apply while check_invariants is called");
+    let writer = start(subject, &store, "writer", Command::set("apple", "green"));
+    let check = {
+        let (subject, store) = (subject.clone(), store.clone());
+        let (writer_inside, checker, check_returned) = (
+            writer_inside.clone(),
+            checker.clone(),
+            check_returned.clone(),
+        );
+        let watch = watch.clone();
+        sync::spawn("check", move || {
+            // Only once the writer is inside: the question is what the check does then.
+            writer_inside.wait(ALONE_DEADLINE).then(|| {
+                let reads_before = watch.census.reads();
+                checker.calling();
+                let answer = subject.check_invariants(&store);
+                check_returned.store(true, SeqCst);
+                (answer, watch.census.reads() > reads_before)
+            })
+        })
+    };
+    let deadline = Instant::now() + WORKLOAD_DEADLINE;
+    let stuck = |what: &str, stuck: Stuck| {
+        Failure::new(
+            format!("{what} returns"),
+            format!("it did not return within {:.0?}: {DEADLOCK}", stuck.waited),
+        )
+        .with_hint(WORKLOAD_HANG_HINT)
+        .stuck()
+    };
+    writer
+        .join_by(deadline)
+        .map_err(|s| stuck("`SET apple = \"green\"`", s))?;
+    let checked = check
+        .join_by(deadline)
+        .map_err(|s| stuck("check_invariants, called while a SET was inside,", s))?;
+    match checked {
+        None => Err(Failure::new(
+            "`SET apple = \"green\"` applies its command to the state machine",
+            "it never called `apply` on the machine",
+        )
+        .with_hint("SET applies `Command::set(key, value)` to the machine (step 2).")),
+        Some((Ok(()), true)) => Ok(()),
+        Some((answer, read_it)) => Err(Failure::new(
+            "check_invariants, called while a SET is inside the state machine, waits for \
+             the lock and then asks the machine",
+            if read_it {
+                format!("it answered {answer:?} on a valid store")
+            } else {
+                format!(
+                    "it answered {answer:?} without asking the machine: an answer that does \
+                     not look at the state says nothing about it"
+                )
+            },
+        )
+        .with_hint(
+            "Take the read guard with `self.machine.read()`, which waits while a writer is \
+             inside, and return what the machine's check_invariants says. A try_read that \
+             answers Ok(()) when the lock is busy reports a state it never saw.",
+        )),
+    }
 }
 
 // ---------------------------------------------------------------------------
