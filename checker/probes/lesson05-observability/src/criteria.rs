@@ -1268,7 +1268,124 @@ fn check_rendering(text: &str, stats: &Stats, when: &str) -> Verdict {
             seen.map_or("there is no such sample".into(), |v| format!("it is {v}")),
         )?;
     }
+    for op in Op::ALL {
+        let (label, histogram) = (op.label(), stats.latency(op));
+        let buckets: Vec<&exposition::Sample> = parsed
+            .samples
+            .iter()
+            .filter(|s| {
+                s.name == "kvlab_operation_duration_seconds_bucket"
+                    && s.labels.iter().any(|(k, v)| k == "op" && v == label)
+            })
+            .collect();
+        ensure(
+            buckets.len() == BUCKETS,
+            format!(
+                "{BUCKETS} buckets for op=\"{label}\", one per bucket of the histogram, {when}"
+            ),
+            format!("there are {}", buckets.len()),
+        )?;
+        let mut cumulative = 0;
+        for (index, (bucket, samples)) in buckets.iter().zip(histogram.buckets).enumerate() {
+            cumulative += samples;
+            ensure(
+                bucket.value == cumulative as f64,
+                format!(
+                    "the op=\"{label}\" bucket {} is {cumulative}, the samples at or below its \
+                     bound, as stats() says, {when}",
+                    bucket_name(index)
+                ),
+                format!("it is {}", bucket.text),
+            )
+            .map_err(|failure| {
+                failure.with_hint(
+                    "Each bucket line counts the samples of its own bucket and of every \
+                     bucket below it: a running total over the histogram's buckets, in order.",
+                )
+            })?;
+        }
+        // The sum as written, not as a float: a float of seconds cannot hold every
+        // nanosecond of a large sum.
+        let series = format!("kvlab_operation_duration_seconds_sum{{op=\"{label}\"}}");
+        let seen = parsed
+            .sample("kvlab_operation_duration_seconds_sum", &[("op", label)])
+            .map(|sample| sample.text.as_str());
+        ensure(
+            seen.and_then(exact_nanos) == Some(histogram.sum_nanos),
+            format!(
+                "{series} is {} (seconds, to the nanosecond), as stats() says, {when}",
+                reference::format_seconds(histogram.sum())
+            ),
+            seen.map_or("there is no such sample".into(), |text| {
+                format!("it is {text}")
+            }),
+        )
+        .map_err(|failure| failure.with_hint(SUM_HINT))?;
+    }
     Ok(())
+}
+
+const SUM_HINT: &str = "Write the sum with format_seconds(histogram.sum()), from whole \
+                        nanoseconds: a float of seconds (as_secs_f64) keeps about 16 \
+                        significant digits, so it loses nanoseconds once a sum is large.";
+
+/// A decimal number of seconds as whole nanoseconds, if it is one exactly: digits,
+/// then at most nine significant digits after the point (`2.5`, `0.000004`,
+/// `1.500000000`, `.5`). `None` for anything else (`4e-6`, `0.0000000001`).
+fn exact_nanos(text: &str) -> Option<u64> {
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let digits = |part: &str| part.bytes().all(|b| b.is_ascii_digit());
+    if whole.len() + fraction.len() == 0 || !digits(whole) || !digits(fraction) {
+        return None;
+    }
+    let (nanos, rest) = fraction.split_at(fraction.len().min(9));
+    if rest.bytes().any(|b| b != b'0') {
+        return None;
+    }
+    let nanos: u64 = format!("{nanos:0<9}").parse().ok()?;
+    let whole: u64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().ok()?
+    };
+    whole.checked_mul(1_000_000_000)?.checked_add(nanos)
+}
+
+/// The stats of a store that has served a trillion operations over months, read
+/// while other threads were recording: each number is one its atomic held, so the
+/// counts are a few apart (two GETs counted but not yet timed, a hit and a miss
+/// not yet counted), and the GET latencies add up to about ten months, more
+/// nanoseconds than a float of seconds holds exactly.
+fn a_long_busy_life() -> Stats {
+    let histogram = |buckets: &[(usize, u64)], sum_nanos: u64| {
+        let mut snapshot = HistogramSnapshot {
+            buckets: [0; BUCKETS],
+            sum_nanos,
+        };
+        for &(index, samples) in buckets {
+            snapshot.buckets[index] = samples;
+        }
+        snapshot
+    };
+    Stats {
+        gets: 1_099_511_627_776,
+        sets: 274_877_906_946,
+        dels: 68_719_476_736,
+        hits: 824_633_720_831,
+        misses: 274_877_906_944,
+        errors: 17,
+        latency: [
+            histogram(
+                &[(3, 12_884_901_888), (5, 1_086_626_724_886), (21, 1_000)],
+                26_297_460_123_456_789,
+            ),
+            histogram(
+                &[(4, 137_438_953_472), (6, 137_438_953_472), (12, 1)],
+                6_871_947_673_600_001,
+            ),
+            histogram(&[(2, 68_719_476_736)], 206_158_430_208),
+        ],
+    }
 }
 
 fn exposition_valid<S: Subject>(subject: S, ctx: &Ctx) -> Verdict {
@@ -1305,7 +1422,17 @@ fn exposition_valid<S: Subject>(subject: S, ctx: &Ctx) -> Verdict {
         "after 400 random operations, then a stall and a rejection of each kind (seed {})",
         ctx.seed()
     );
-    check_rendering(&text, &subject.stats(&store), &when)
+    check_rendering(&text, &subject.stats(&store), &when)?;
+
+    ctx.progress("rendering stats handed to Stats::render_prometheus as they are");
+    let stats = a_long_busy_life();
+    check_rendering(
+        &subject.render_stats(&stats),
+        &stats,
+        "for the stats of a store that has served a trillion operations, read while \
+         others were recording (so the operation counts and the histograms' counts are a \
+         few apart), with GET latencies adding up to ten months",
+    )
 }
 
 /// The rendering's expected output, maintained with insta (see the tests below).
@@ -1400,6 +1527,28 @@ mod tests {
         assert!(
             value("kvlab_operation_duration_seconds_bucket", &inf)
                 > value("kvlab_operation_duration_seconds_bucket", &last_finite)
+        );
+    }
+
+    #[test]
+    fn sums_are_read_exactly_to_the_nanosecond() {
+        assert_eq!(exact_nanos("0"), Some(0));
+        assert_eq!(exact_nanos("2.5"), Some(2_500_000_000));
+        assert_eq!(exact_nanos("0.000004"), Some(4_000));
+        assert_eq!(exact_nanos("1.500000000000"), Some(1_500_000_000));
+        assert_eq!(
+            exact_nanos("26297460.123456789"),
+            Some(26_297_460_123_456_789)
+        );
+        assert_eq!(exact_nanos(".5"), Some(500_000_000));
+        for inexact in ["4e-6", "0.0000000001", "-1", ".", "+Inf", ""] {
+            assert_eq!(exact_nanos(inexact), None, "{inexact}");
+        }
+        // The long busy life's GET sum is one a float of seconds cannot write.
+        let get_sum = a_long_busy_life().latency(Op::Get).sum();
+        assert_ne!(
+            exact_nanos(&get_sum.as_secs_f64().to_string()),
+            Some(get_sum.as_nanos() as u64)
         );
     }
 

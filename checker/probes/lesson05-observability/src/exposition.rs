@@ -22,6 +22,9 @@ pub struct Sample {
     pub name: String,
     pub labels: Vec<(String, String)>,
     pub value: f64,
+    /// The value as written, for the checks a float cannot make (a sum exact to
+    /// the nanosecond).
+    pub text: String,
 }
 
 /// The first problem found, with the line it is on.
@@ -47,18 +50,20 @@ const TYPES: [&str; 5] = ["counter", "gauge", "histogram", "summary", "untyped"]
 impl Exposition {
     /// The value of the sample with exactly this name and these labels (in any order).
     pub fn value(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+        self.sample(name, labels).map(|s| s.value)
+    }
+
+    /// The sample with exactly this name and these labels (in any order).
+    pub fn sample(&self, name: &str, labels: &[(&str, &str)]) -> Option<&Sample> {
         let wanted: BTreeSet<(&str, &str)> = labels.iter().copied().collect();
-        self.samples
-            .iter()
-            .find(|s| {
-                s.name == name
-                    && s.labels
-                        .iter()
-                        .map(|(k, v)| (k.as_str(), v.as_str()))
-                        .collect::<BTreeSet<_>>()
-                        == wanted
-            })
-            .map(|s| s.value)
+        self.samples.iter().find(|s| {
+            s.name == name
+                && s.labels
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect::<BTreeSet<_>>()
+                    == wanted
+        })
     }
 
     pub fn family_type(&self, name: &str) -> Option<&str> {
@@ -420,7 +425,8 @@ fn parse_sample(line_number: usize, line: &str) -> Result<Sample, String> {
         .trim_start_matches(' ')
         .split(' ')
         .filter(|f| !f.is_empty());
-    let value = parse_value(fields.next().unwrap_or_default())?;
+    let text = fields.next().unwrap_or_default();
+    let value = parse_value(text)?;
     if let Some(timestamp) = fields.next()
         && timestamp.parse::<i64>().is_err()
     {
@@ -437,6 +443,7 @@ fn parse_sample(line_number: usize, line: &str) -> Result<Sample, String> {
         name: name.to_owned(),
         labels,
         value,
+        text: text.to_owned(),
     })
 }
 

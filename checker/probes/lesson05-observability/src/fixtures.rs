@@ -115,6 +115,13 @@ pub enum Bug {
     /// The `# HELP` and `# TYPE` lines are written in the loop over the kinds of
     /// operation, once per series instead of once per family.
     HeaderPerSeries,
+    /// `_count` is the operations counter of the kind, not the histogram's count:
+    /// the same number once every operation is done, a few apart while threads
+    /// record.
+    CountFromOperations,
+    /// `_sum` is written as `as_secs_f64()`: exact for small sums, but a float of
+    /// seconds drops the last nanoseconds of a sum past a few weeks.
+    SumAsFloat,
 
     // exposition-snapshot
     /// Latency bounds and sums are printed in microseconds instead of seconds.
@@ -167,6 +174,8 @@ fixtures! {
     "omits-sum-and-count" => OmitsSumAndCount, EXPOSITION_VALID;
     "count-leaves-out-inf" => CountLeavesOutInf, EXPOSITION_VALID;
     "header-per-series" => HeaderPerSeries, EXPOSITION_VALID;
+    "count-from-operations" => CountFromOperations, EXPOSITION_VALID;
+    "sum-as-float" => SumAsFloat, EXPOSITION_VALID;
     "latency-in-microseconds" => LatencyInMicroseconds, EXPOSITION_SNAPSHOT;
     "real-clock" => RealClock, EXPOSITION_SNAPSHOT;
     "labels-le-first" => LabelsLeFirst, EXPOSITION_SNAPSHOT;
@@ -538,13 +547,14 @@ fn render(bug: Bug, stats: &Stats) -> String {
         }
         let count = match bug {
             Bug::CountLeavesOutInf => running - histogram.buckets[BUCKETS - 1],
+            Bug::CountFromOperations => stats.operations(op),
             _ => histogram.count(),
         };
-        out.push_str(&format!(
-            "{family}_sum{{op=\"{}\"}} {}\n",
-            op.label(),
-            seconds(histogram.sum())
-        ));
+        let sum = match bug {
+            Bug::SumAsFloat => histogram.sum().as_secs_f64().to_string(),
+            _ => seconds(histogram.sum()),
+        };
+        out.push_str(&format!("{family}_sum{{op=\"{}\"}} {sum}\n", op.label()));
         out.push_str(&format!(
             "{family}_count{{op=\"{}\"}} {count}\n",
             op.label()
@@ -581,6 +591,10 @@ impl Subject for Broken {
 
     fn render(&self, store: &BrokenStore) -> String {
         store.render()
+    }
+
+    fn render_stats(&self, stats: &Stats) -> String {
+        render(self.0, stats)
     }
 
     fn histogram(

@@ -40,6 +40,8 @@ pub trait Subject: Copy + Send + Sync + 'static {
     fn stats(&self, store: &Self::Store) -> Stats;
     /// `render_prometheus`, as the implementation writes it.
     fn render(&self, store: &Self::Store) -> String;
+    /// `Stats::render_prometheus` of these numbers, handed to it as they are.
+    fn render_stats(&self, stats: &Stats) -> String;
     /// A new histogram with every one of `samples` recorded, as a snapshot, and its
     /// percentile for each of `quantiles`.
     fn histogram(
@@ -137,6 +139,24 @@ macro_rules! adapt_crate {
 
             fn render(&self, store: &Self::Store) -> String {
                 store.render_prometheus()
+            }
+
+            fn render_stats(&self, stats: &$crate::reference::Stats) -> String {
+                let snapshot_in =
+                    |h: &$crate::reference::HistogramSnapshot| $krate::HistogramSnapshot {
+                        buckets: h.buckets,
+                        sum_nanos: h.sum_nanos,
+                    };
+                $krate::Stats {
+                    gets: stats.gets,
+                    sets: stats.sets,
+                    dels: stats.dels,
+                    hits: stats.hits,
+                    misses: stats.misses,
+                    errors: stats.errors,
+                    latency: stats.latency.each_ref().map(snapshot_in),
+                }
+                .render_prometheus()
             }
 
             fn histogram(

@@ -272,6 +272,10 @@ impl Subject for Indexed {
         render_with_write(&store.metrics.stats())
     }
 
+    fn render_stats(&self, stats: &Stats) -> String {
+        render_with_write(stats)
+    }
+
     fn histogram(
         &self,
         samples: &[Duration],
@@ -404,6 +408,10 @@ impl Subject for Cumulative {
 
     fn render(&self, store: &Self::Store) -> String {
         store.metrics.stats().render_prometheus()
+    }
+
+    fn render_stats(&self, stats: &Stats) -> String {
+        stats.render_prometheus()
     }
 
     fn histogram(
