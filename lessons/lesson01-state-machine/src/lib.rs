@@ -298,8 +298,9 @@ impl Store {
     /// - The violation carries the numbers and keys exactly as the state has them:
     ///   for rule 3, `first` is the key that comes earlier in key order and `second`
     ///   the later one; for rule 4, `versions_total` is the sum over every entry.
-    /// - When several rules are broken, the one reported is the first found walking
-    ///   the entries in key order, rules 1 to 3 for each entry, with rule 4 last.
+    /// - When several rules are broken, any one of them may be reported: the order in
+    ///   which you test the rules is yours. But it must be one the state really
+    ///   breaks, with the keys and numbers of that one entry, pair or sum.
     /// - Valid states include an empty store, a store of tombstones only, and numbers
     ///   as large as `u64::MAX`; none of them is an error.
     ///

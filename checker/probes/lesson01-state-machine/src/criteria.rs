@@ -725,6 +725,73 @@ fn corruptions() -> Vec<(State, Corruption)> {
     ]
 }
 
+/// States that break two rules at once, or one rule in two places. A check may
+/// report any violation the state really has (the order in which it tests the
+/// rules is its own), but it must be one the state has, with its own keys and
+/// numbers: see [`violations_in`].
+fn several_broken() -> Vec<(&'static str, State)> {
+    let corrupted = |corrupt: fn(&mut State)| {
+        let mut state = base();
+        corrupt(&mut state);
+        state
+    };
+    vec![
+        (
+            "cat claims seq 13, past the global sequence 12, and the tombstone dog claims \
+             ant's seq 4",
+            corrupted(|s| {
+                at(s, "cat").seq = 13;
+                at(s, "dog").seq = 4;
+            }),
+        ),
+        (
+            "cat claims seq 13 and eel seq 20, both past the global sequence 12",
+            corrupted(|s| {
+                at(s, "cat").seq = 13;
+                at(s, "eel").seq = 20;
+            }),
+        ),
+        (
+            "the tombstone bee is at version 0, so the versions add up to 10, not 12",
+            corrupted(|s| at(s, "bee").version = 0),
+        ),
+        (
+            "ant and cat share seq 4, and bee and fox share seq 7",
+            corrupted(|s| {
+                at(s, "cat").seq = 4;
+                at(s, "fox").seq = 7;
+            }),
+        ),
+    ]
+}
+
+/// Every violation `state` has, each rule tested on its own: rules 1 and 2 for each
+/// entry, rule 3 for each pair of entries sharing a seq (the earlier key `first`),
+/// rule 4 for the whole sum (states whose sum overflows are never handed out).
+fn violations_in((entries, global_seq): &State) -> Vec<Violation> {
+    let mut found = Vec::new();
+    for (key, entry) in entries {
+        if entry.seq > *global_seq {
+            found.push(future(key, entry.seq, *global_seq));
+        }
+        if entry.version == 0 || entry.version > entry.seq {
+            found.push(impossible(key, entry.version, entry.seq));
+        }
+    }
+    for (i, (first, a)) in entries.iter().enumerate() {
+        for (second, b) in entries.iter().skip(i + 1) {
+            if a.seq == b.seq {
+                found.push(duplicate(a.seq, first, second));
+            }
+        }
+    }
+    let versions_total: u64 = entries.values().map(|e| e.version).sum();
+    if versions_total != *global_seq {
+        found.push(unaccounted(versions_total, *global_seq));
+    }
+    found
+}
+
 /// A state in a line, for the evidence.
 fn show_state((entries, global_seq): &State) -> String {
     let entries: Vec<String> = entries
@@ -857,6 +924,35 @@ fn invariants_check<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
             );
         }
     }
+    for (what, state) in several_broken() {
+        ctx.progress(format_args!(
+            "check_invariants on a state that breaks several rules: {what}"
+        ));
+        let broken = violations_in(&state);
+        let seen = subject.check_invariants(&subject.from_parts(state.0.clone(), state.1));
+        if !matches!(&seen, Err(v) if broken.contains(v)) {
+            let listed: Vec<String> = broken.iter().map(|v| format!("{v:?}")).collect();
+            return Err(Failure::new(
+                format!("one of the violations this state has, when {what}"),
+                format!("{seen:?}"),
+            )
+            .with_detail(format!(
+                "the state: {}; its violations: {}",
+                show_state(&state),
+                listed.join(", ")
+            ))
+            .with_hint(match seen {
+                Ok(()) => "This state breaks more than one rule, and your check found none \
+                           of them: test every rule on every entry."
+                    .to_owned(),
+                Err(_) => "Any one of this state's violations may be reported, but as the \
+                           state has it: the key, the seq and the version of one and the \
+                           same entry (or pair, or sum), never numbers gathered from \
+                           different entries."
+                    .to_owned(),
+            }));
+        }
+    }
     Ok(())
 }
 
@@ -972,6 +1068,27 @@ mod tests {
                     .filter(|s| seqs.iter().filter(|t| t == s).count() > 1);
                 assert_eq!(shared.count(), 2, "{what}: exactly one pair shares a seq");
             }
+        }
+    }
+
+    #[test]
+    fn the_states_with_several_broken_rules_list_each_violation() {
+        for (mut state, (what, corrupt, want)) in corruptions() {
+            corrupt(&mut state);
+            assert_eq!(violations_in(&state), vec![want], "{what}");
+        }
+        for (what, state) in several_broken() {
+            let broken = violations_in(&state);
+            assert!(broken.len() >= 2, "{what}");
+            let mut rules: Vec<u8> = broken.iter().map(rule_of).collect();
+            rules.sort_unstable();
+            rules.dedup();
+            assert_eq!(rules, rules_broken(&state), "{what}");
+            let store = reference::Store::from_parts(state.0.clone(), state.1);
+            assert!(
+                broken.contains(&store.check_invariants().unwrap_err()),
+                "{what}"
+            );
         }
     }
 

@@ -73,6 +73,10 @@ pub enum Bug {
     /// Rule 1 looks only at the entry with the largest seq, found with
     /// `max_by_key(..).unwrap()`, which panics on an empty store.
     CheckFutureViaNewestEntry,
+    /// Rule 1 in two looks: the largest seq against the global sequence, then the
+    /// first key past it for the report, with the largest seq beside it. Right
+    /// when one entry is past; two past give a key and a seq of different entries.
+    CheckFutureKeyAndSeqApart,
     /// Rule 4 is tested inside the loop, reporting the running total.
     CheckSumInsideLoop,
     /// Rule 1 uses `>=`, so the newest write's entry is "from the future".
@@ -125,6 +129,7 @@ fixtures! {
     "check-version-against-global" => CheckVersionAgainstGlobal, INVARIANTS_CHECK;
     "check-sum-against-newest-seq" => CheckSumAgainstNewestSeq, INVARIANTS_CHECK;
     "check-future-via-newest-entry" => CheckFutureViaNewestEntry, INVARIANTS_CHECK;
+    "check-future-key-and-seq-apart" => CheckFutureKeyAndSeqApart, INVARIANTS_CHECK;
     "check-sum-inside-loop" => CheckSumInsideLoop, INVARIANTS_CHECK;
     "check-seq-off-by-one" => CheckSeqOffByOne, INVARIANTS_CHECK;
     "replay-in-hashmap-order" => ReplayInHashMapOrder, REPLAY;
@@ -263,6 +268,7 @@ impl Learner {
         match self.bug {
             Bug::CheckAlwaysOk => Ok(()),
             Bug::CheckFutureViaNewestEntry => check_via_newest(self),
+            Bug::CheckFutureKeyAndSeqApart => check_future_apart(self),
             _ => check_in_one_pass(self),
         }
     }
@@ -362,6 +368,25 @@ fn check_via_newest(store: &Learner) -> Result<(), Violation> {
             key: key.clone(),
             seq: newest.seq,
             global_seq: store.global_seq,
+        });
+    }
+    check_in_one_pass(store)
+}
+
+/// Rule 1 from the largest seq, and the key from a search of its own.
+fn check_future_apart(store: &Learner) -> Result<(), Violation> {
+    let global_seq = store.global_seq;
+    let largest = store.entries.values().map(|e| e.seq).max().unwrap_or(0);
+    if largest > global_seq {
+        let (key, _) = store
+            .entries
+            .iter()
+            .find(|(_, e)| e.seq > global_seq)
+            .expect("the largest seq is past the global sequence");
+        return Err(Violation::SeqFromTheFuture {
+            key: key.clone(),
+            seq: largest,
+            global_seq,
         });
     }
     check_in_one_pass(store)

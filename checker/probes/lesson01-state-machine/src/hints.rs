@@ -69,9 +69,10 @@ pub const LADDERS: &[Ladder] = &[
         more: &[
             "This step is graded on its own, on states built with from_parts: valid ones at \
              the edges (empty, tombstones only, a version equal to its seq, numbers at \
-             u64::MAX) and corrupted ones that break exactly one rule in one place. Decide by \
-             hand which rule the state in the evidence breaks, if any, then find why your \
-             check disagrees.",
+             u64::MAX), corrupted ones that break exactly one rule in one place, and a few \
+             that break several (any one of their violations will do, reported exactly). \
+             Decide by hand which rules the state in the evidence breaks, if any, then find \
+             why your check disagrees.",
             "One walk over the entries in key order settles rules 1 to 3 entry by entry, \
              tombstones included. Rule 3 needs memory of which key claimed every seq seen so \
              far, not only the previous one; rule 4 needs the total of all versions, so it \
