@@ -199,7 +199,8 @@ pub fn perform(store: &dyn KvStore, plan: &[Command]) -> Vec<Response> {
 ///   whatever the store does: one deadline for the whole run (not one per thread),
 ///   and a thread stuck in the store is left behind, never waited for past it.
 /// - Before the deadline it returns only once every thread has reported its
-///   outcome: a thread whose result is `Ok` is done with the store.
+///   outcome, and as soon as they all have: a thread whose result is `Ok` is done
+///   with the store, and only a thread that is stuck makes it wait for the deadline.
 /// - A thread's panic never reaches the caller. That thread's result is
 ///   `Err("panicked: {message}")`, the message as [`panic_message`] gives it; a
 ///   thread with no outcome by the deadline gets `Err("did not finish within

@@ -735,6 +735,32 @@ fn still_running<K: KvStore>(
     .with_detail(setting(config)))
 }
 
+/// A test returns once its threads are done, not when its deadline is up: one
+/// that waits the deadline out anyway (polling until it passes, a sleep of the
+/// deadline) makes every run as slow as a hang. Judged with slack no busy machine
+/// needs: on a store that never hangs, the report came at the deadline or later,
+/// and half a deadline or more after the last operation ended.
+fn returned_when_done(at_return: Tally, config: &StressConfig) -> Verdict {
+    let idle = at_return.at.saturating_sub(at_return.last_done);
+    if at_return.at < config.deadline || idle < config.deadline / 2 {
+        return Ok(());
+    }
+    Err(Failure::new(
+        "a report soon after the last thread is done",
+        format!(
+            "the last operation ended {:?} into the run, and your report came {:?} into \
+             it, past the deadline of {:?}, with every thread long done",
+            at_return.last_done, at_return.at, config.deadline
+        ),
+    )
+    .with_hint(
+        "run_threads waits for the threads' outcomes, not for the clock: block on the \
+         channel (recv_timeout, with what is left of the deadline) and return as soon as \
+         every thread has reported. Only a stuck thread makes it wait until the deadline.",
+    )
+    .with_detail(setting(config)))
+}
+
 // ---------------------------------------------------------------------------
 // passes-on-correct-store
 
@@ -781,6 +807,7 @@ fn judge_correct_run<S: Subject, K: KvStore>(
     what: &str,
 ) -> Verdict {
     still_running(store, at_return, config)?;
+    returned_when_done(at_return, config)?;
     let evidence = || evidence(subject, config, report);
     if !report.passed() {
         let (line, check) = [
@@ -930,6 +957,16 @@ fn passes_a_correct_history<S: Subject>(
     }
 }
 
+/// A history with one read changed, which a read check must fail, naming that read.
+struct Changed {
+    seen: Vec<Vec<Response>>,
+    /// What was changed, for the evidence.
+    what: String,
+    /// The reader and the key of the one read that breaks a rule.
+    reader: String,
+    key: String,
+}
+
 /// The same history with one read changed the way `bug` changes it: a torn read
 /// (a new value under its key's old version), or a reader's two reads of one key
 /// swapped so that the later shows the older version. `None` if the history has
@@ -939,7 +976,7 @@ fn tampered(
     config: &StressConfig,
     plans: &[Vec<Command>],
     seen: &[Vec<Response>],
-) -> Option<(Vec<Vec<Response>>, String)> {
+) -> Option<Changed> {
     let mut seen = seen.to_vec();
     // (key, version) -> value, for every acknowledged SET
     let mut stored: HashMap<(&str, u64), &str> = HashMap::new();
@@ -989,7 +1026,12 @@ fn tampered(
                         i + 1,
                         version + 1
                     );
-                    return Some((seen, what));
+                    return Some(Changed {
+                        seen,
+                        what,
+                        reader,
+                        key: key.to_owned(),
+                    });
                 }
                 _ => {
                     // The last two reads of the key, at two versions, after a first
@@ -1009,7 +1051,12 @@ fn tampered(
                         a + 1,
                         b + 1
                     );
-                    return Some((seen, what));
+                    return Some(Changed {
+                        seen,
+                        what,
+                        reader,
+                        key: key.to_owned(),
+                    });
                 }
             }
         }
@@ -1030,11 +1077,32 @@ fn check_reads_sees<S: Subject>(subject: &S, ctx: &Ctx, bug: Bug) -> Verdict {
         changes.push(back_across_not_found(&config, &plans, &seen));
     }
     for change in changes {
-        let (changed, what) =
-            change.expect("the lesson's default load gives every reader reads to change");
+        let Changed {
+            seen: changed,
+            what,
+            reader,
+            key,
+        } = change.expect("the lesson's default load gives every reader reads to change");
         ctx.progress("check_reads on the same history with one read changed");
         match subject.check_reads(&config, &plans, &changed) {
-            Check::Fail(_) => {}
+            Check::Fail(why) => {
+                if !names(&why, &reader) || !names(&why, &key) {
+                    return Err(Failure::new(
+                        format!(
+                            "check_reads's Fail names the one read that breaks a rule: \
+                             {reader}'s read of {key}"
+                        ),
+                        format!("it said {why:?}, although {what}"),
+                    )
+                    .with_hint(
+                        "Say which reader read which key, as the stub's texts do, so that \
+                         whoever reads the report can find the read: the reader of plans[t] \
+                         is config.thread_name(t), and thread numbers count the writers \
+                         first, then the readers.",
+                    )
+                    .with_detail(history_setting(&config)));
+                }
+            }
             other => {
                 return Err(Failure::new(
                     "check_reads answers Fail when one read is changed as the bug changes it",
@@ -1052,6 +1120,15 @@ fn check_reads_sees<S: Subject>(subject: &S, ctx: &Ctx, bug: Bug) -> Verdict {
     Ok(())
 }
 
+/// Whether `why` names `name` (a key or a thread) whole: `k1`, not the start of
+/// `k10` or the end of `bk1`.
+fn names(why: &str, name: &str) -> bool {
+    why.match_indices(name).any(|(at, _)| {
+        !why[..at].ends_with(|c: char| c.is_ascii_alphanumeric())
+            && !why[at + name.len()..].starts_with(|c: char| c.is_ascii_digit())
+    })
+}
+
 /// The history with a step back that only a NotFound stands between: a reader's
 /// last read of a key before a NotFound and its first read after it, swapped. A
 /// read check that forgets what it last saw of a key when the key is missing (a
@@ -1060,7 +1137,7 @@ fn back_across_not_found(
     config: &StressConfig,
     plans: &[Vec<Command>],
     seen: &[Vec<Response>],
-) -> Option<(Vec<Vec<Response>>, String)> {
+) -> Option<Changed> {
     let version = |response: &Response| match response {
         Response::Value { version, .. } => Some(*version),
         _ => None,
@@ -1092,14 +1169,19 @@ fn back_across_not_found(
                 }
                 let mut seen = seen.to_vec();
                 seen[t].swap(before, after);
+                let reader = config.thread_name(t);
                 let what = format!(
-                    "{} read {key} at v{newer} (operation {}), found it missing, then read it \
-                     at v{older} (operation {})",
-                    config.thread_name(t),
+                    "{reader} read {key} at v{newer} (operation {}), found it missing, then \
+                     read it at v{older} (operation {})",
                     before + 1,
                     after + 1
                 );
-                return Some((seen, what));
+                return Some(Changed {
+                    seen,
+                    what,
+                    reader,
+                    key: key.to_owned(),
+                });
             }
         }
     }
@@ -1827,8 +1909,19 @@ mod tests {
         assert_eq!(named("a thread panicked"), None);
     }
 
+    #[test]
+    fn a_key_or_a_reader_is_named_by_its_whole_name() {
+        assert!(names("reader-4 read k1 at v3", "k1"));
+        assert!(names("reader-4: k1@v3=\"w\" was never written", "k1"));
+        assert!(names("reader-4's read of k1", "reader-4"));
+        assert!(!names("reader-4 read k10 at v3", "k1"));
+        assert!(!names("reader-4 read bk1 at v3", "k1"));
+        assert!(!names("reader-40 read k1", "reader-4"));
+        assert!(!names("areader-4 read k1", "reader-4"));
+    }
+
     /// The read check's changed histories exist on every seed, and the reference's
-    /// check fails each of them.
+    /// check fails each of them, naming the changed read's reader and key.
     #[test]
     fn every_history_has_reads_to_change() {
         use rand::SeedableRng;
@@ -1842,9 +1935,13 @@ mod tests {
                 back_across_not_found(&config, &plans, &seen),
             ];
             for change in changes {
-                let (changed, what) = change.expect("a read to change");
-                let check = reference::check_reads(&config, &plans, &changed);
-                assert!(matches!(check, Check::Fail(_)), "seed {seed}: {what}");
+                let change = change.expect("a read to change");
+                let check = reference::check_reads(&config, &plans, &change.seen);
+                let Check::Fail(why) = check else {
+                    panic!("seed {seed}: {} passed", change.what);
+                };
+                assert!(names(&why, &change.reader), "seed {seed}: {why}");
+                assert!(names(&why, &change.key), "seed {seed}: {why}");
             }
         }
     }

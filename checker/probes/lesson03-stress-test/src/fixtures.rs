@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::{Arc, Barrier, mpsc};
 use std::thread;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use probe_kit::{Fixture, Probe};
@@ -58,6 +58,13 @@ pub enum Flaw {
     VersionsComparedAcrossReaders,
     /// Spawns the threads and reads their results without waiting for them.
     NeverWaits,
+    /// Polls the channel (`try_recv`, then a 1 ms sleep) until the deadline,
+    /// however early the threads are done.
+    PollsUntilTheDeadline,
+    /// Receives until `recv_timeout` times out, instead of once per thread: the
+    /// channel stays open (the test still holds a sender), so every run waits for
+    /// the whole deadline.
+    ReceivesUntilTimeout,
 
     // report-shape
     /// Prints `invariants: OK` instead of `invariants: PASS`.
@@ -100,6 +107,12 @@ pub enum Flaw {
     /// Forgets the last version of a key when a read finds it missing, as if the
     /// key started over: a version that went back across a NotFound passes.
     ForgetsVersionAfterNotFound,
+    /// Names a reader by its number among the readers (`reader-0` for the first),
+    /// not by `config.thread_name(t)`: the report points at another thread.
+    ReaderNamedByRank,
+    /// Fails with a text that names no reader and no key: the verdict is right, but
+    /// nobody can find the read.
+    ReadFailureNamesNothing,
 
     // catches-panic
     /// Joins its threads with `join().unwrap()`: a worker's panic becomes its own.
@@ -157,6 +170,8 @@ fixtures! {
     "not-found-is-version-zero" => NotFoundIsVersionZero, PASSES_ON_CORRECT_STORE;
     "versions-compared-across-readers" => VersionsComparedAcrossReaders, PASSES_ON_CORRECT_STORE;
     "never-waits" => NeverWaits, PASSES_ON_CORRECT_STORE;
+    "polls-until-the-deadline" => PollsUntilTheDeadline, PASSES_ON_CORRECT_STORE;
+    "receives-until-timeout" => ReceivesUntilTimeout, PASSES_ON_CORRECT_STORE;
     "report-slip" => ReportSlip, REPORT_SHAPE;
     "lines-out-of-order" => LinesOutOfOrder, REPORT_SHAPE;
     "missing-time-line" => MissingTimeLine, REPORT_SHAPE;
@@ -172,6 +187,8 @@ fixtures! {
     "forgets-last-version" => ForgetsLastVersion, CATCHES_VERSION_GOING_BACK;
     "order-checked-on-wrong-threads" => OrderCheckedOnWrongThreads, CATCHES_VERSION_GOING_BACK;
     "forgets-version-after-not-found" => ForgetsVersionAfterNotFound, CATCHES_VERSION_GOING_BACK;
+    "reader-named-by-rank" => ReaderNamedByRank, CATCHES_TORN_WRITE;
+    "read-failure-names-nothing" => ReadFailureNamesNothing, CATCHES_VERSION_GOING_BACK;
     "lets-panics-escape" => LetsPanicsEscape, CATCHES_PANIC;
     "panic-reported-as-hang" => PanicReportedAsHang, CATCHES_PANIC;
     "panic-not-named" => PanicNotNamed, CATCHES_PANIC;
@@ -261,7 +278,7 @@ impl Broken {
     ) -> Check {
         match self.0 {
             Flaw::IgnoresReads => Check::Pass,
-            Flaw::ReadsUnordered => reads_were_written(plans, seen),
+            Flaw::ReadsUnordered => reads_were_written(config, plans, seen),
             Flaw::SetsCountVersions => match versions_count_sets(plans, seen) {
                 Check::Pass => reference::check_reads(config, plans, seen),
                 failed => failed,
@@ -273,7 +290,9 @@ impl Broken {
             | Flaw::VersionsComparedAcrossReaders
             | Flaw::ForgetsLastVersion
             | Flaw::ForgetsVersionAfterNotFound
-            | Flaw::OrderCheckedOnWrongThreads => flawed_read_check(self.0, config, plans, seen),
+            | Flaw::OrderCheckedOnWrongThreads
+            | Flaw::ReaderNamedByRank
+            | Flaw::ReadFailureNamesNothing => flawed_read_check(self.0, config, plans, seen),
             _ => reference::check_reads(config, plans, seen),
         }
     }
@@ -479,6 +498,29 @@ fn gated_threads(
     let deadline = config.deadline;
     let mut results: Results = vec![Err(format!("did not finish within {deadline:?}")); threads];
     let give_up = Instant::now() + deadline;
+    let received = |results: &mut Results, (thread, outcome): (usize, Result<_, String>)| {
+        results[thread] = outcome.map_err(|message| format!("panicked: {message}"));
+    };
+    match flaw {
+        Flaw::PollsUntilTheDeadline => {
+            while Instant::now() < give_up {
+                while let Ok(message) = finished.try_recv() {
+                    received(&mut results, message);
+                }
+                thread::sleep(Duration::from_millis(1));
+            }
+            return results;
+        }
+        Flaw::ReceivesUntilTimeout => {
+            while let Ok(message) =
+                finished.recv_timeout(give_up.saturating_duration_since(Instant::now()))
+            {
+                received(&mut results, message);
+            }
+            return results;
+        }
+        _ => {}
+    }
     for _ in 0..threads {
         let wait = match flaw {
             // A fresh deadline for each message.
@@ -617,13 +659,14 @@ fn writes(plans: &[Vec<Command>], seen: &[Vec<Response>]) -> Vec<(String, u64, S
     out
 }
 
-fn reads(plans: &[Vec<Command>], seen: &[Vec<Response>]) -> Vec<(String, u64, String)> {
+/// Every read that found a value: (thread, key, version, value).
+fn reads(plans: &[Vec<Command>], seen: &[Vec<Response>]) -> Vec<(usize, String, u64, String)> {
     let mut out = Vec::new();
-    for (plan, responses) in plans.iter().zip(seen) {
+    for (t, (plan, responses)) in plans.iter().zip(seen).enumerate() {
         for (command, response) in plan.iter().zip(responses) {
             if let (Command::Get { key }, Response::Value { value, version }) = (command, response)
             {
-                out.push((key.clone(), *version, value.clone()));
+                out.push((t, key.clone(), *version, value.clone()));
             }
         }
     }
@@ -631,15 +674,20 @@ fn reads(plans: &[Vec<Command>], seen: &[Vec<Response>]) -> Vec<(String, u64, St
 }
 
 /// The reference's first check without its second: no look at the order.
-fn reads_were_written(plans: &[Vec<Command>], seen: &[Vec<Response>]) -> Check {
+fn reads_were_written(
+    config: &StressConfig,
+    plans: &[Vec<Command>],
+    seen: &[Vec<Response>],
+) -> Check {
     let written: HashSet<(String, u64, String)> = writes(plans, seen).into_iter().collect();
     match reads(plans, seen)
         .into_iter()
-        .find(|read| !written.contains(read))
+        .find(|(_, key, version, value)| !written.contains(&(key.clone(), *version, value.clone())))
     {
         None => Check::Pass,
-        Some((key, version, value)) => Check::Fail(format!(
-            "read {key} = {value:?} at v{version}, which no write produced"
+        Some((t, key, version, value)) => Check::Fail(format!(
+            "{} read {key} = {value:?} at v{version}, which no write produced",
+            config.thread_name(t)
         )),
     }
 }
@@ -684,16 +732,25 @@ fn flawed_read_check(
             }
         }
     }
+    let name = |t: usize| match flaw {
+        Flaw::ReaderNamedByRank => format!("reader-{}", t - config.writers),
+        _ => config.thread_name(t),
+    };
+    let fail = |why: String| match flaw {
+        Flaw::ReadFailureNamesNothing => Check::Fail("a reader saw an inconsistent read".into()),
+        _ => Check::Fail(why),
+    };
     let triples: HashSet<(String, u64, String)> = writes(plans, seen).into_iter().collect();
-    for (key, version, value) in reads(plans, seen) {
+    for (t, key, version, value) in reads(plans, seen) {
         let written = match flaw {
             Flaw::ReadsCheckValueOnly => values.contains(&(key.clone(), value.clone())),
             Flaw::ReadsCheckVersionOnly => versions.contains(&(key.clone(), version)),
             _ => triples.contains(&(key.clone(), version, value.clone())),
         };
         if !written {
-            return Check::Fail(format!(
-                "read {key} = {value:?} at v{version}, which no write produced"
+            return fail(format!(
+                "{} read {key} = {value:?} at v{version}, which no write produced",
+                name(t)
             ));
         }
     }
@@ -723,13 +780,13 @@ fn flawed_read_check(
                 }
                 _ => continue,
             };
-            let reader = config.thread_name(t);
+            let reader = name(t);
             match last_seen.get(key).copied() {
                 Some(last)
                     if version < last
                         || (flaw == Flaw::VersionsStrictlyIncrease && version == last) =>
                 {
-                    return Check::Fail(format!(
+                    return fail(format!(
                         "{reader} read {key} at v{last}, then at v{version}: its version went back"
                     ));
                 }

@@ -7,13 +7,14 @@
 //! checked the invariants half way through the run, it counted operations that
 //! were never performed.
 //!
-//! The ledger costs a few uncontended atomic operations per call: each thread keeps
-//! its tally in a slot of its own, registered on its first call.
+//! The ledger costs a clock read and a few uncontended atomic operations per call:
+//! each thread keeps its tally in a slot of its own, registered on its first call.
 
 use std::cell::RefCell;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::SeqCst};
 use std::thread;
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use reference::{KvStore, Response, Violation};
@@ -24,6 +25,8 @@ struct Slot {
     /// The thread's name, if it has one.
     name: Option<String>,
     completed: AtomicU64,
+    /// When its last operation ended, in nanoseconds since the store was made.
+    last_done_nanos: AtomicU64,
     in_flight: AtomicBool,
     panicked: AtomicBool,
 }
@@ -54,6 +57,11 @@ pub struct Tally {
     pub in_flight: usize,
     /// Threads that panicked inside the store.
     pub panicked: usize,
+    /// When this tally was taken, since the store was made.
+    pub at: Duration,
+    /// When the last operation of any thread ended, since the store was made (zero
+    /// before the first).
+    pub last_done: Duration,
 }
 
 /// One thread's line of the ledger, by name.
@@ -75,6 +83,7 @@ thread_local! {
 
 pub struct Watched<S> {
     id: u64,
+    born: Instant,
     store: S,
     slots: Mutex<Vec<Arc<Slot>>>,
     calls: Mutex<Vec<InvariantsCall>>,
@@ -85,6 +94,7 @@ impl<S: KvStore> Watched<S> {
     pub fn new(store: S) -> Self {
         Watched {
             id: NEXT_ID.fetch_add(1, SeqCst),
+            born: Instant::now(),
             store,
             slots: Mutex::new(Vec::new()),
             calls: Mutex::new(Vec::new()),
@@ -100,6 +110,7 @@ impl<S: KvStore> Watched<S> {
         let slots = self.slots.lock();
         let mut tally = Tally {
             threads: slots.len(),
+            at: self.born.elapsed(),
             ..Tally::default()
         };
         for slot in slots.iter() {
@@ -109,6 +120,8 @@ impl<S: KvStore> Watched<S> {
             tally.completed += completed;
             tally.in_flight += usize::from(stuck && !panicked);
             tally.panicked += usize::from(panicked);
+            let last_done = Duration::from_nanos(slot.last_done_nanos.load(SeqCst));
+            tally.last_done = tally.last_done.max(last_done);
             if !stuck && !panicked {
                 tally.completed_by_finished += completed;
             }
@@ -170,6 +183,8 @@ impl<S: KvStore> Watched<S> {
         slot.in_flight.store(true, SeqCst);
         let over = Over(slot);
         let response = body(&self.store);
+        let now = u64::try_from(self.born.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        over.0.last_done_nanos.store(now, SeqCst);
         over.0.completed.fetch_add(1, SeqCst);
         drop(over);
         response
