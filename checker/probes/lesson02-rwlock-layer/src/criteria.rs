@@ -743,24 +743,66 @@ fn invariants_shared<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
 
 /// A check called while a SET is inside the state machine must wait for it and
 /// then read the machine: an answer given without reading it (`try_read`, and
-/// `Ok(())` when the lock is busy) says nothing about the state. By construction:
-/// the SET stays inside until the check is seen waiting outside, or returns.
+/// `Ok(())` when the lock is busy) says nothing about the state.
 fn check_waits_for_a_writer<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
+    let ((answer, read_it), _) =
+        while_a_set_is_inside(subject, ctx, "check_invariants", |subject, store, watch| {
+            let reads_before = watch.census.reads();
+            let answer = subject.check_invariants(store);
+            (answer, watch.census.reads() > reads_before)
+        })?;
+    if answer.is_ok() && read_it {
+        return Ok(());
+    }
+    Err(Failure::new(
+        "check_invariants, called while a SET is inside the state machine, waits for the \
+         lock and then asks the machine",
+        if read_it {
+            format!("it answered {answer:?} on a valid store")
+        } else {
+            format!(
+                "it answered {answer:?} without asking the machine: an answer that does not \
+                 look at the state says nothing about it"
+            )
+        },
+    )
+    .with_hint(
+        "Take the read guard with `self.machine.read()`, which waits while a writer is \
+         inside, and return what the machine's check_invariants says. A try_read that \
+         answers Ok(()) when the lock is busy reports a state it never saw.",
+    ))
+}
+
+/// Holds `SET apple = "green"` inside `apply` while `second` runs on a thread of its
+/// own, which calls only once the SET is inside; the SET leaves once that call is
+/// seen waiting outside (the lock kept it out), has come in (the census records
+/// it), or has returned. By construction: no timing decides what the second call
+/// meets. Returns what `second` returned, and the watch that saw it.
+fn while_a_set_is_inside<S: Subject, T: Send + 'static>(
+    subject: &S,
+    ctx: &Ctx,
+    who: &str,
+    second: impl FnOnce(&S, &Shared<S>, &Watch) -> T + Send + 'static,
+) -> Result<(T, Arc<Watch>), Failure> {
     let armed = Arc::new(AtomicBool::new(false));
     let writer_inside = Arc::new(Latch::new());
-    let checker = Arc::new(Caller::new());
-    let check_returned = Arc::new(AtomicBool::new(false));
+    let caller = Arc::new(Caller::new());
+    let returned = Arc::new(AtomicBool::new(false));
     let watch = Watch::new({
-        let (armed, writer_inside, checker, check_returned) = (
+        let (armed, writer_inside, caller, returned) = (
             armed.clone(),
             writer_inside.clone(),
-            checker.clone(),
-            check_returned.clone(),
+            caller.clone(),
+            returned.clone(),
         );
-        move |side, _, _| {
+        move |side, census, ticket| {
             if side == Side::Write && armed.swap(false, SeqCst) {
                 writer_inside.open();
-                blocked::until_blocked_or(&checker, || check_returned.load(SeqCst), LINGER);
+                blocked::until_blocked_or(
+                    &caller,
+                    || census.entries() > ticket || returned.load(SeqCst),
+                    LINGER,
+                );
             }
         }
     });
@@ -773,24 +815,19 @@ fn check_waits_for_a_writer<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
         " before the test starts",
     )?;
     armed.store(true, SeqCst);
-    ctx.progress("a SET stays inside apply while check_invariants is called");
+    ctx.progress(format_args!(
+        "a SET stays inside apply while {who} is called"
+    ));
     let writer = start(subject, &store, "writer", Command::set("apple", "green"));
-    let check = {
-        let (subject, store) = (subject.clone(), store.clone());
-        let (writer_inside, checker, check_returned) = (
-            writer_inside.clone(),
-            checker.clone(),
-            check_returned.clone(),
-        );
-        let watch = watch.clone();
-        sync::spawn("check", move || {
-            // Only once the writer is inside: the question is what the check does then.
+    let second_worker = {
+        let (subject, store, watch) = (subject.clone(), store.clone(), watch.clone());
+        sync::spawn("second", move || {
+            // Only once the writer is inside: the question is what the call does then.
             writer_inside.wait(ALONE_DEADLINE).then(|| {
-                let reads_before = watch.census.reads();
-                checker.calling();
-                let answer = subject.check_invariants(&store);
-                check_returned.store(true, SeqCst);
-                (answer, watch.census.reads() > reads_before)
+                caller.calling();
+                let outcome = second(&subject, &store, &watch);
+                returned.store(true, SeqCst);
+                outcome
             })
         })
     };
@@ -806,34 +843,17 @@ fn check_waits_for_a_writer<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
     writer
         .join_by(deadline)
         .map_err(|s| stuck("`SET apple = \"green\"`", s))?;
-    let checked = check
+    let outcome = second_worker
         .join_by(deadline)
-        .map_err(|s| stuck("check_invariants, called while a SET was inside,", s))?;
-    match checked {
-        None => Err(Failure::new(
+        .map_err(|s| stuck(&format!("{who}, called while a SET was inside,"), s))?;
+    let outcome = outcome.ok_or_else(|| {
+        Failure::new(
             "`SET apple = \"green\"` applies its command to the state machine",
             "it never called `apply` on the machine",
         )
-        .with_hint("SET applies `Command::set(key, value)` to the machine (step 2).")),
-        Some((Ok(()), true)) => Ok(()),
-        Some((answer, read_it)) => Err(Failure::new(
-            "check_invariants, called while a SET is inside the state machine, waits for \
-             the lock and then asks the machine",
-            if read_it {
-                format!("it answered {answer:?} on a valid store")
-            } else {
-                format!(
-                    "it answered {answer:?} without asking the machine: an answer that does \
-                     not look at the state says nothing about it"
-                )
-            },
-        )
-        .with_hint(
-            "Take the read guard with `self.machine.read()`, which waits while a writer is \
-             inside, and return what the machine's check_invariants says. A try_read that \
-             answers Ok(()) when the lock is busy reports a state it never saw.",
-        )),
-    }
+        .with_hint("SET applies `Command::set(key, value)` to the machine (step 2).")
+    })?;
+    Ok((outcome, watch))
 }
 
 // ---------------------------------------------------------------------------
@@ -850,73 +870,15 @@ fn writers_exclusive<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
     random_workload(subject, ctx)
 }
 
-/// One writer stays inside `apply` while a second thread calls in, until the second
-/// thread is seen waiting outside (the lock kept it out: nothing more to see) or
-/// comes in (the census records the overlap). By construction: the second thread
-/// calls only once the writer is inside, and the writer does not leave before the
-/// second has either come in or blocked.
+/// One writer stays inside `apply` while `second` is called, until it is seen
+/// waiting outside (nothing more to see) or comes in (the census records the
+/// overlap): see [`while_a_set_is_inside`].
 fn overlap_attempt<S: Subject>(subject: &S, ctx: &Ctx, what: &str, second: Command) -> Verdict {
-    let armed = Arc::new(AtomicBool::new(false));
-    let writer_inside = Arc::new(Latch::new());
-    let caller = Arc::new(Caller::new());
-    let watch = Watch::new({
-        let (armed, writer_inside, caller) = (armed.clone(), writer_inside.clone(), caller.clone());
-        move |side, census, ticket| {
-            if side == Side::Write && armed.swap(false, SeqCst) {
-                writer_inside.open();
-                blocked::until_blocked_or(&caller, || census.entries() > ticket, LINGER);
-            }
-        }
-    });
-    let store = new_store(subject, &watch);
-    call(
-        ctx,
-        subject,
-        &store,
-        Command::set("apple", "red"),
-        " before the test starts",
-    )?;
-    armed.store(true, SeqCst);
-
-    ctx.progress(format_args!(
-        "a SET stays inside apply while {what} (`{second}`) tries to come in"
-    ));
-    let first = start(subject, &store, "writer", Command::set("apple", "green"));
-    let second_worker = {
-        let (subject, store, writer_inside) =
-            (subject.clone(), store.clone(), writer_inside.clone());
-        let (second, caller) = (second.clone(), caller.clone());
-        sync::spawn("second", move || {
-            // Only once the writer is inside: the question is whether we get in too.
-            let inside = writer_inside.wait(ALONE_DEADLINE);
-            inside.then(|| {
-                caller.calling();
-                subject.execute(&store, &second)
-            })
-        })
-    };
-    let deadline = Instant::now() + WORKLOAD_DEADLINE;
-    let stuck = |what: &str, stuck: Stuck| {
-        Failure::new(
-            format!("{what} returns"),
-            format!("it did not return within {:.0?}: {DEADLOCK}", stuck.waited),
-        )
-        .with_hint(WORKLOAD_HANG_HINT)
-        .stuck()
-    };
-    first
-        .join_by(deadline)
-        .map_err(|s| stuck("`SET apple = \"green\"`", s))?;
-    let second_ran = second_worker
-        .join_by(deadline)
-        .map_err(|s| stuck(&format!("`{second}`, called while a SET was inside,"), s))?;
-    if second_ran.is_none() {
-        return Err(Failure::new(
-            "`SET apple = \"green\"` applies its command to the state machine",
-            "it never called `apply` on the machine",
-        )
-        .with_hint("SET applies `Command::set(key, value)` to the machine (step 2)."));
-    }
+    let who = format!("{what} (`{second}`)");
+    let command = second.clone();
+    let (_, watch) = while_a_set_is_inside(subject, ctx, &who, move |subject, store, _| {
+        subject.execute(store, &command)
+    })?;
     match watch.census.first_clash() {
         None => Ok(()),
         Some(clash) => Err(Failure::new(
@@ -1511,11 +1473,7 @@ fn starve<S: Subject>(
         let write = write.clone();
         sync::spawn("writer", move || {
             caller.calling();
-            match write {
-                Command::Set { key, value } => subject.set(&store, &key, &value),
-                Command::Del { key } => subject.del(&store, &key),
-                Command::Get { key } => subject.get(&store, &key),
-            }
+            subject.execute(&store, &write)
         })
     };
     let what = if matches!(write, Command::Del { .. }) {
