@@ -228,8 +228,9 @@ impl<M: StateMachine, C: Clock> Store<M, C> {
     /// - The latency is the time from the call to its answer, the wait for the lock
     ///   included, as the store's own clock (`self.clock`) tells it: the checker runs
     ///   the store on a fake clock, so any other clock records other latencies.
-    /// - Nothing is recorded while the store's lock is held: the lock protects the
-    ///   state, not the metrics.
+    /// - The lock is held only while the state machine works: the answer is timed
+    ///   and recorded once the guard is gone. The lock protects the state, not the
+    ///   metrics.
     ///
     /// Book: "Step 4: time each operation".
     pub fn execute(&self, command: Command) -> Result<Response, Rejected> {

@@ -30,7 +30,8 @@ pub const TOTALS_EXACT: Info = Info {
 
 pub const STATS_WHILE_WRITING: Info = Info {
     id: "stats-while-writing",
-    title: "the stats can be read while a SET holds the store's write lock",
+    title: "the metrics stay beside the lock: stats are read while a SET holds it, and \
+            each answer is timed and recorded once it is let go",
     hint: "stats() must not take the store's lock, not even a read lock for a 'consistent' \
            view, and the counters must not live inside the RwLock. Keep them in atomics \
            beside it, and read those.",
@@ -263,6 +264,15 @@ fn op_name(op: Op) -> &'static str {
 /// The first count in `stats` that is not what the threads issued, with a hint
 /// chosen by how it is off. `alone` says whether one thread did everything, so
 /// that a count that is off is a logic error, not a race.
+/// How far a count is from what it should be: `3 lost`, `2 ns too many`.
+fn gap(want: u64, seen: u64, unit: &str) -> String {
+    if seen < want {
+        format!("{}{unit} lost", want - seen)
+    } else {
+        format!("{}{unit} too many", seen - want)
+    }
+}
+
 fn compare_totals(issued: &Tally, stats: &Stats, alone: bool) -> Result<(), Failure> {
     let counters = [
         (
@@ -296,11 +306,7 @@ fn compare_totals(issued: &Tally, stats: &Stats, alone: bool) -> Result<(), Fail
         if want == seen {
             continue;
         }
-        let gap = if seen < want {
-            format!("{} lost", want - seen)
-        } else {
-            format!("{} too many", seen - want)
-        };
+        let gap = gap(want, seen, "");
         let hint = if !alone {
             race.to_owned()
         } else if let Some(op) =
@@ -391,14 +397,7 @@ fn compare_totals(issued: &Tally, stats: &Stats, alone: bool) -> Result<(), Fail
                 op_name(op),
                 op_name(op)
             ),
-            format!(
-                "its sum is {seen} ns ({})",
-                if seen < want {
-                    format!("{} ns lost", want - seen)
-                } else {
-                    format!("{} ns too many", seen - want)
-                }
-            ),
+            format!("its sum is {seen} ns ({})", gap(want, seen, " ns")),
         )
         .with_hint(hint));
     }
@@ -610,14 +609,7 @@ fn storms<S: Subject>(subject: S, ctx: &Ctx, watch: Watch) -> Verdict {
                 };
                 return Err(Failure::new(
                     format!("{counter} grows by {want}, {each}"),
-                    format!(
-                        "it grew by {seen} ({})",
-                        if seen < want {
-                            format!("{} lost", want - seen)
-                        } else {
-                            format!("{} too many", seen - want)
-                        }
-                    ),
+                    format!("it grew by {seen} ({})", gap(want, seen, "")),
                 )
                 .with_hint(
                     "One thread at a time, and many threads on a mixed workload, every count \
@@ -821,7 +813,87 @@ fn stats_while_writing<S: Subject>(subject: S, ctx: &Ctx) -> Verdict {
             "gets {}, sets {}, errors {}",
             stats.gets, stats.sets, stats.errors
         ),
+    )?;
+    for command in [Command::set("apple", "green"), Command::get("apple")] {
+        times_the_answer_outside_the_lock(subject, ctx, command)?;
+    }
+    Ok(())
+}
+
+/// Once the state machine has answered, the lock is let go before the answer is
+/// timed and recorded. By construction: `command` is stopped at its first clock
+/// read after the machine, and a SET of another key is called; it gets into the
+/// machine only if the lock is free. One that gets in only once `command` is let go
+/// was waiting for a lock `command` still held.
+fn times_the_answer_outside_the_lock<S: Subject>(
+    subject: S,
+    ctx: &Ctx,
+    command: Command,
+) -> Verdict {
+    let rig = Rig::new();
+    let store = Arc::new(subject.new_store(&rig));
+    let _ = subject.execute(&store, Command::set("apple", "red"));
+    let shown = command.to_string();
+    ctx.progress(format_args!(
+        "`{shown}` stops at its clock read after the state machine, and a SET is called"
+    ));
+    let after = rig.hold_after("apple");
+    let first = {
+        let store = Arc::clone(&store);
+        sync::spawn("timed operation", move || subject.execute(&store, command))
+    };
+    if !after.entered.wait(MEET) {
+        // It never read the clock after the machine: its latencies are wrong, and
+        // totals-exact says so.
+        after.release.open();
+        return first
+            .join_by(Instant::now() + FINISH)
+            .map(|_| ())
+            .map_err(|s| hang(s, &format!("`{shown}`")));
+    }
+    let inside = rig.hold("pear");
+    let second = {
+        let store = Arc::clone(&store);
+        sync::spawn("second SET", move || {
+            subject.execute(&store, Command::set("pear", "green"))
+        })
+    };
+    let got_in = inside.entered.wait(STATS_WAIT);
+    after.release.open();
+    let got_in_after = got_in || inside.entered.wait(MEET);
+    inside.release.open();
+    // The answers are lesson 01's business; this criterion grades the lock.
+    let _ = first
+        .join_by(Instant::now() + FINISH)
+        .map_err(|s| hang(s, &format!("`{shown}`")))?;
+    let _ = second
+        .join_by(Instant::now() + FINISH)
+        .map_err(|s| hang(s, "the second SET"))?;
+    if got_in {
+        return Ok(());
+    }
+    Err(Failure::new(
+        format!(
+            "the store's lock is free once the state machine has answered `{shown}`, before \
+             the answer is timed and recorded"
+        ),
+        if got_in_after {
+            format!(
+                "`{shown}` read the clock for its latency while holding the lock: a SET \
+                 called then got into the state machine only once `{shown}` went on"
+            )
+        } else {
+            format!(
+                "a SET called while `{shown}` read the clock for its latency never got into \
+                 the state machine"
+            )
+        },
     )
+    .with_hint(
+        "Let the guard go as soon as the state machine has answered (apply_locked drops it \
+         before it returns), then read the clock and record. Recording under the lock \
+         makes every writer hold it longer, and every reader and writer wait longer.",
+    ))
 }
 
 /// A number of a stats view that must never go down, by a name a learner knows.

@@ -62,6 +62,13 @@ pub enum Bug {
     /// The metrics sit behind a mutex of their own, which `execute` holds from the
     /// start of the call to the end, so the counts and the operation "agree".
     MetricsLockHeldDuringOperation,
+    /// Times and records each answer while its guard is still held, "so that nobody
+    /// sees the state change before the metrics count it".
+    RecordedUnderTheGuard,
+    /// A GET keeps its read guard, as a named local, until the end of `execute`:
+    /// its latency is read and recorded under the shared lock, so a writer waits
+    /// for the metrics too. SET and DEL are right.
+    ReadGuardKeptToTheEnd,
 
     // counters-monotonic
     /// Reading the stats resets the counters to zero (`swap(0)`).
@@ -156,6 +163,8 @@ fixtures! {
     "counters-behind-store-lock" => CountersBehindStoreLock, STATS_WHILE_WRITING;
     "stats-take-read-lock" => StatsTakeReadLock, STATS_WHILE_WRITING;
     "metrics-lock-held-during-operation" => MetricsLockHeldDuringOperation, STATS_WHILE_WRITING;
+    "recorded-under-the-guard" => RecordedUnderTheGuard, STATS_WHILE_WRITING;
+    "read-guard-kept-to-the-end" => ReadGuardKeptToTheEnd, STATS_WHILE_WRITING;
     "reset-on-read" => ResetOnRead, COUNTERS_MONOTONIC;
     "misses-as-difference" => MissesAsDifference, COUNTERS_MONOTONIC;
     "stats-since-last-read" => StatsSinceLastRead, COUNTERS_MONOTONIC;
@@ -366,17 +375,40 @@ impl BrokenStore {
             bump(self.bug, &self.counters.errors);
             return Err(rejected);
         }
-        let result = validate(&command).map(|()| match command {
-            Command::Get { key } => self.state.read().machine.read(&key),
-            write => self.state.write().machine.write(write),
-        });
-        let latency = match self.bug {
-            Bug::RealClock => real_start.elapsed(),
-            _ => self.clock.now().saturating_duration_since(start),
+        let record = |result: &Result<Response, Rejected>| {
+            let latency = match self.bug {
+                Bug::RealClock => real_start.elapsed(),
+                _ => self.clock.now().saturating_duration_since(start),
+            };
+            self.count(op, result);
+            self.latency[op.index()].record(latency);
         };
-        self.count(op, &result);
-        self.latency[op.index()].record(latency);
-        result
+        match (self.bug, validate(&command), command) {
+            (
+                Bug::RecordedUnderTheGuard | Bug::ReadGuardKeptToTheEnd,
+                Ok(()),
+                Command::Get { key },
+            ) => {
+                let state = self.state.read();
+                let result = Ok(state.machine.read(&key));
+                record(&result);
+                result
+            }
+            (Bug::RecordedUnderTheGuard, Ok(()), write) => {
+                let mut state = self.state.write();
+                let result = Ok(state.machine.write(write));
+                record(&result);
+                result
+            }
+            (_, checked, command) => {
+                let result = checked.map(|()| match command {
+                    Command::Get { key } => self.state.read().machine.read(&key),
+                    write => self.state.write().machine.write(write),
+                });
+                record(&result);
+                result
+            }
+        }
     }
 
     fn count(&self, op: Op, result: &Result<Response, Rejected>) {

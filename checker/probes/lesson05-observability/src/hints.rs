@@ -35,6 +35,9 @@ pub const LADDERS: &[Ladder] = &[
              view bought with a lock is exactly what this lesson avoids.",
             "The store's stats hands the work to the metrics' stats; that one loads each \
              counter and asks each histogram for its snapshot, and neither mentions `state`.",
+            "In execute, the guard lives only as long as the state machine works: let \
+             apply_locked take it (it drops it before returning), then read the clock and \
+             record. A guard kept in a named local lives to the end of the block.",
         ],
     },
     Ladder {

@@ -6,10 +6,13 @@
 //! whatever the implementation does around the state machine, however often it
 //! reads the clock, and however many threads run beside it, an operation's latency
 //! is exactly the one the probe planted. So the latency sums are known exactly
-//! under concurrency too, and a sum that loses an update is seen. And a [`Hold`] stops a chosen operation *inside*
-//! the state machine, where it holds the store's lock, for as long as the probe likes.
+//! under concurrency too, and a sum that loses an update is seen. A [`Hold`] stops a
+//! chosen operation *inside* the state machine, where it holds the store's lock, for
+//! as long as the probe likes; a [`Hold`] armed with [`Rig::hold_after`] stops it at
+//! the first clock read after the state machine answered, where the implementation
+//! times the answer (and should have let go of the lock).
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::time::{Duration, Instant};
@@ -26,6 +29,8 @@ thread_local! {
     static LATENCY: Cell<Duration> = const { Cell::new(Duration::ZERO) };
     /// This thread's fake time: the latencies its operations have spent.
     static ELAPSED_NANOS: Cell<u64> = const { Cell::new(0) };
+    /// A hold this thread meets at its next clock read, armed by [`Rig::hold_after`].
+    static AT_NEXT_CLOCK_READ: RefCell<Option<Arc<Hold>>> = const { RefCell::new(None) };
 }
 
 /// How long each following operation of *this thread* spends in the state machine,
@@ -42,12 +47,15 @@ pub struct Rig {
     /// hammering the store contend in the implementation's code, not in the rig's.
     armed: AtomicBool,
     hold: Mutex<Option<Arc<Hold>>>,
+    /// Met at the first clock read after the state machine, not inside it.
+    hold_after: Mutex<Option<Arc<Hold>>>,
 }
 
 /// An operation stopped inside the state machine.
 pub struct Hold {
     key: String,
-    /// Opens when the operation is inside the state machine (and so inside the lock).
+    /// Opens when the operation is where it is held: inside the state machine (and
+    /// so inside the lock), or at its clock read after it.
     pub entered: Latch,
     /// The probe opens it to let the operation go on.
     pub release: Latch,
@@ -59,11 +67,16 @@ impl Rig {
             origin: Instant::now(),
             armed: AtomicBool::new(false),
             hold: Mutex::new(None),
+            hold_after: Mutex::new(None),
         })
     }
 
     /// The calling thread's fake time; only the instrumented state machine moves it.
     pub fn now(&self) -> Instant {
+        if let Some(hold) = AT_NEXT_CLOCK_READ.take() {
+            hold.entered.open();
+            hold.release.wait(HOLD_LIMIT);
+        }
         self.origin + Duration::from_nanos(ELAPSED_NANOS.get())
     }
 
@@ -80,12 +93,30 @@ impl Rig {
         hold
     }
 
+    /// Stops the next operation on `key` at its first clock read after the state
+    /// machine answered it, until `release` opens.
+    pub fn hold_after(&self, key: &str) -> Arc<Hold> {
+        let hold = Arc::new(Hold {
+            key: key.to_owned(),
+            entered: Latch::new(),
+            release: Latch::new(),
+        });
+        *self.hold_after.lock() = Some(Arc::clone(&hold));
+        self.armed.store(true, SeqCst);
+        hold
+    }
+
     /// Called by the instrumented state machine at the start of every operation.
     fn inside(&self, key: &str) {
         let latency = u64::try_from(LATENCY.get().as_nanos()).unwrap_or(u64::MAX);
         ELAPSED_NANOS.set(ELAPSED_NANOS.get().saturating_add(latency));
         if !self.armed.load(SeqCst) {
             return;
+        }
+        let after = self.hold_after.lock().take_if(|hold| hold.key == key);
+        if let Some(hold) = after {
+            // Once: this thread meets it at its next clock read, after the machine.
+            AT_NEXT_CLOCK_READ.set(Some(hold));
         }
         let hold = self.hold.lock().clone();
         if let Some(hold) = hold.filter(|hold| hold.key == key) {
