@@ -134,14 +134,17 @@ pub fn all<S: Subject>() -> Vec<Criterion<S>> {
             catches(subject, ctx, Bug::PanicsUnderContention)
         }),
         Criterion::new(&CATCHES_DEADLOCK, |subject, ctx| {
-            catches(subject, ctx, Bug::DeadlocksUnderContention)
+            catches(subject, ctx, Bug::DeadlocksUnderContention)?;
+            one_deadline_for_the_run(subject, ctx)
         }),
     ]
 }
 
 /// The deadline given to the stress test where a thread may never finish (the
-/// panic and the deadlock criteria), with the load of [`catch_config`].
-const SHORT_DEADLINE: Duration = Duration::from_secs(1);
+/// panic and the deadlock criteria), with the load of [`catch_config`]. Not a whole
+/// number of seconds, so that a reason that prints it another way than
+/// `Duration`'s `Debug` (`1.5s`) is seen.
+const SHORT_DEADLINE: Duration = Duration::from_millis(1500);
 
 /// How long the checker waits for a report: the test's own deadline, then as long
 /// again (at least 2 s) for whatever the test does after it. A correct test does
@@ -1606,6 +1609,17 @@ fn judge_planted_run<S: Subject>(
             let expected = format!("threads finished: FAIL, naming a hang, on {name}");
             match &report.finished {
                 Check::Fail(why) if says_it_hung(why) => {
+                    let deadline = format!("{:?}", config.deadline);
+                    if !why.contains(&deadline) {
+                        return fail(
+                            format!("the reason names the deadline, {deadline}, on {name}"),
+                            format!("your report says threads finished: FAIL ({why})"),
+                            "A thread with no outcome by the deadline gets \
+                             Err(format!(\"did not finish within {deadline:?}\")): the \
+                             deadline as Duration's Debug prints it (1.5s, 250ms), not a \
+                             count of whole seconds.",
+                        );
+                    }
                     after_a_thread_that_did_not_finish(subject, bug, report, store, config)?;
                     counts_what_finished(subject, report, at_return, config, name)
                 }
@@ -1629,6 +1643,105 @@ fn judge_planted_run<S: Subject>(
                 ),
             }
         }
+    }
+}
+
+/// How far apart the threads of [`Staggered`] get going: less than the deadline, so
+/// that a test that gives each thread a wait of the whole deadline of its own keeps
+/// waiting, thread after thread, far past it.
+const STAGGER: Duration = Duration::from_millis(900);
+
+/// A correct store whose threads get going one after another: the k-th thread to
+/// call it (from 0) is served its first operation k × [`STAGGER`] after its call.
+struct Staggered {
+    store: ConcurrentStore,
+    arrived: Mutex<Vec<ThreadId>>,
+}
+
+impl Staggered {
+    fn new() -> Self {
+        Staggered {
+            store: ConcurrentStore::new(),
+            arrived: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn in_turn(&self) -> &ConcurrentStore {
+        let me = thread::current().id();
+        let turn = {
+            let mut arrived = self.arrived.lock();
+            if arrived.contains(&me) {
+                None
+            } else {
+                arrived.push(me);
+                Some(arrived.len() - 1)
+            }
+        };
+        if let Some(turn) = turn {
+            thread::sleep(STAGGER * turn as u32);
+        }
+        &self.store
+    }
+}
+
+impl KvStore for Staggered {
+    fn get(&self, key: &str) -> Response {
+        self.in_turn().get(key)
+    }
+    fn set(&self, key: &str, value: &str) -> Response {
+        self.in_turn().set(key, value)
+    }
+    fn del(&self, key: &str) -> Response {
+        self.in_turn().del(key)
+    }
+    fn check_invariants(&self) -> Result<(), Violation> {
+        self.store.check_invariants()
+    }
+}
+
+/// The deadline is one, for the whole run: on [`Staggered`], where every gap
+/// between two threads' outcomes is shorter than the deadline and the last
+/// outcome comes long after it, a test that waits the whole deadline for each
+/// outcome in turn waits until every thread is done; one that keeps one deadline
+/// reports at it.
+fn one_deadline_for_the_run<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
+    let config = catch_config(Bug::DeadlocksUnderContention, ctx.seed());
+    let what =
+        format!("a correct store whose threads get going one after another, {STAGGER:?} apart");
+    let run = run_on(ctx, subject, &config, &what, true, Staggered::new);
+    let last = STAGGER * (config.threads() as u32 - 1);
+    if let Ran::Hung(waited) = run.ran {
+        return Err(Failure::new(
+            format!(
+                "a report {:?} after the start at the latest (the run's one deadline), on {what}",
+                config.deadline
+            ),
+            format!(
+                "there was none after {waited:?}; the last thread got going {last:?} after \
+                 the start, and each gap between two threads was shorter than the deadline"
+            ),
+        )
+        .with_hint(
+            "One deadline for the whole run: compute the moment to give up once, before \
+             waiting, and give each recv_timeout only what is left of it \
+             (give_up.saturating_duration_since(Instant::now())), not the whole deadline \
+             again.",
+        )
+        .with_detail(setting(&config)));
+    }
+    let Finished { report, .. } = report_of(run, &what)?;
+    match &report.finished {
+        Check::Fail(why) if says_it_hung(why) => Ok(()),
+        other => Err(Failure::new(
+            format!(
+                "threads finished: FAIL, naming a thread that had not finished by the \
+                 deadline of {:?}, on {what}",
+                config.deadline
+            ),
+            format!("your report says threads finished: {other}"),
+        )
+        .with_hint(CATCHES_DEADLOCK.hint)
+        .with_detail(evidence(subject, &config, &report))),
     }
 }
 

@@ -141,6 +141,14 @@ pub enum Flaw {
     WaitsForever,
     /// Gives each `recv_timeout` the whole deadline, so stuck threads add up.
     DeadlinePerThread,
+    /// Gives each `recv_timeout` the whole deadline, and stops at the first that
+    /// times out: right when every late thread is stuck for good, but threads that
+    /// finish one after another, each in less than the deadline, keep it waiting
+    /// past it.
+    DeadlinePerMessage,
+    /// Writes the deadline as whole seconds (`within 1s` for 1.5 s), not as
+    /// `Duration`'s `Debug` prints it.
+    DeadlineInWholeSeconds,
     /// Checks the invariants even when a thread did not finish.
     ChecksStoreAfterHang,
 }
@@ -200,6 +208,8 @@ fixtures! {
     "checks-reads-of-finished-threads" => ChecksReadsOfFinishedThreads, CATCHES_PANIC;
     "waits-forever" => WaitsForever, CATCHES_DEADLOCK;
     "deadline-per-thread" => DeadlinePerThread, CATCHES_DEADLOCK;
+    "deadline-per-message" => DeadlinePerMessage, CATCHES_DEADLOCK;
+    "deadline-in-whole-seconds" => DeadlineInWholeSeconds, CATCHES_DEADLOCK;
     "checks-store-after-hang" => ChecksStoreAfterHang, CATCHES_DEADLOCK;
 }
 
@@ -496,7 +506,11 @@ fn gated_threads(
     }
     early();
     let deadline = config.deadline;
-    let mut results: Results = vec![Err(format!("did not finish within {deadline:?}")); threads];
+    let late = match flaw {
+        Flaw::DeadlineInWholeSeconds => format!("did not finish within {}s", deadline.as_secs()),
+        _ => format!("did not finish within {deadline:?}"),
+    };
+    let mut results: Results = vec![Err(late); threads];
     let give_up = Instant::now() + deadline;
     let received = |results: &mut Results, (thread, outcome): (usize, Result<_, String>)| {
         results[thread] = outcome.map_err(|message| format!("panicked: {message}"));
@@ -524,7 +538,7 @@ fn gated_threads(
     for _ in 0..threads {
         let wait = match flaw {
             // A fresh deadline for each message.
-            Flaw::DeadlinePerThread => deadline,
+            Flaw::DeadlinePerThread | Flaw::DeadlinePerMessage => deadline,
             _ => give_up.saturating_duration_since(Instant::now()),
         };
         match finished.recv_timeout(wait) {
