@@ -14,7 +14,7 @@ use reference::{BUCKETS, HistogramSnapshot, Op, Rejected, Stats, upper_bound};
 use state::{Command, Response};
 
 use crate::exposition;
-use crate::{Rig, Subject, set_latency};
+use crate::{Rig, Subject, refusal_takes, set_latency};
 
 pub const TOTALS_EXACT: Info = Info {
     id: "totals-exact",
@@ -177,14 +177,12 @@ impl Tally {
             }
             _ => {}
         }
-        // A rejected command never reaches the state machine, so its planted
-        // latency is never spent.
-        if result.is_ok() {
-            if reference::bucket_index(latency) == BUCKETS - 1 {
-                self.stalls[op.index()] += 1;
-            }
-            self.spent_nanos[op.index()] += latency.as_nanos() as u64;
+        // A rejected command spends its latency too, outside the state machine
+        // (see `random_operations`).
+        if reference::bucket_index(latency) == BUCKETS - 1 {
+            self.stalls[op.index()] += 1;
         }
+        self.spent_nanos[op.index()] += latency.as_nanos() as u64;
     }
 
     fn merge(mut self, other: Tally) -> Tally {
@@ -245,8 +243,14 @@ fn random_operations<S: Subject>(
         let command = random_command(rng);
         let latency = random_latency(rng);
         set_latency(latency);
+        // A refusal is an operation too: it takes its time, which the store's
+        // clock tells as it tells any other.
+        if reference::validate(&command).is_err() {
+            refusal_takes(latency);
+        }
         let op = Op::of(&command);
         let result = subject.execute(store, command);
+        refusal_takes(Duration::ZERO);
         tally.add(op, &result, latency);
     }
     set_latency(Duration::ZERO);
@@ -384,8 +388,9 @@ fn compare_totals(issued: &Tally, stats: &Stats, alone: bool) -> Result<(), Fail
         }
         let hint = if alone {
             "Each call adds its own latency to its kind's sum, in nanoseconds, once: the time \
-             between two readings of the store's clock (self.clock.now()), one before the \
-             operation and one after it, never Instant::now()."
+             between two readings of the store's clock (self.clock.now()), one when the call \
+             starts and one when it answers, never Instant::now(). A refused call is timed \
+             the same way: its refusal takes time too."
         } else {
             "With one thread the sums were right; here, with threads adding at the same time, \
              part of them was lost. A sum updated with a load then a store loses the \

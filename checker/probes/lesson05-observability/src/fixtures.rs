@@ -52,6 +52,9 @@ pub enum Bug {
     SumLoadThenStore,
     /// The sums add whole microseconds (`as_micros`), not nanoseconds.
     SumInMicroseconds,
+    /// A refused command is recorded with a latency of zero, "it never reached the
+    /// store", instead of the time its call took by the store's clock.
+    RefusalTakesNoTime,
 
     // stats-while-writing
     /// The counters live inside the store's RwLock, next to the state.
@@ -160,6 +163,7 @@ fixtures! {
     "not-found-counted-as-hit" => NotFoundCountedAsHit, TOTALS_EXACT;
     "sum-load-then-store" => SumLoadThenStore, TOTALS_EXACT;
     "sum-in-microseconds" => SumInMicroseconds, TOTALS_EXACT;
+    "refusal-takes-no-time" => RefusalTakesNoTime, TOTALS_EXACT;
     "counters-behind-store-lock" => CountersBehindStoreLock, STATS_WHILE_WRITING;
     "stats-take-read-lock" => StatsTakeReadLock, STATS_WHILE_WRITING;
     "metrics-lock-held-during-operation" => MetricsLockHeldDuringOperation, STATS_WHILE_WRITING;
@@ -376,8 +380,9 @@ impl BrokenStore {
             return Err(rejected);
         }
         let record = |result: &Result<Response, Rejected>| {
-            let latency = match self.bug {
-                Bug::RealClock => real_start.elapsed(),
+            let latency = match (self.bug, result) {
+                (Bug::RealClock, _) => real_start.elapsed(),
+                (Bug::RefusalTakesNoTime, Err(_)) => Duration::ZERO,
                 _ => self.clock.now().saturating_duration_since(start),
             };
             self.count(op, result);

@@ -29,6 +29,9 @@ thread_local! {
     static LATENCY: Cell<Duration> = const { Cell::new(Duration::ZERO) };
     /// This thread's fake time: the latencies its operations have spent.
     static ELAPSED_NANOS: Cell<u64> = const { Cell::new(0) };
+    /// Time this thread's next operation spends outside the state machine: see
+    /// [`refusal_takes`].
+    static OUTSIDE_NANOS: Cell<u64> = const { Cell::new(0) };
     /// A hold this thread meets at its next clock read, armed by [`Rig::hold_after`].
     static AT_NEXT_CLOCK_READ: RefCell<Option<Arc<Hold>>> = const { RefCell::new(None) };
 }
@@ -37,6 +40,15 @@ thread_local! {
 /// as the fake clock sees it.
 pub fn set_latency(latency: Duration) {
     LATENCY.set(latency);
+}
+
+/// Makes the calling thread's next operation take `latency` although it never
+/// reaches the state machine (a command the store refuses): the thread's clock
+/// jumps by it right after its next read, the one that starts the operation, so
+/// an implementation that times the refusal with its clock records `latency`.
+/// `Duration::ZERO` disarms it, once the operation is over.
+pub fn refusal_takes(latency: Duration) {
+    OUTSIDE_NANOS.set(u64::try_from(latency.as_nanos()).unwrap_or(u64::MAX));
 }
 
 /// What an instrumented state machine and its fake clock share.
@@ -77,7 +89,10 @@ impl Rig {
             hold.entered.open();
             hold.release.wait(HOLD_LIMIT);
         }
-        self.origin + Duration::from_nanos(ELAPSED_NANOS.get())
+        let now = self.origin + Duration::from_nanos(ELAPSED_NANOS.get());
+        let outside = OUTSIDE_NANOS.replace(0);
+        ELAPSED_NANOS.set(ELAPSED_NANOS.get().saturating_add(outside));
+        now
     }
 
     /// Stops the next operation on `key` inside the state machine until
