@@ -77,7 +77,8 @@ pub const WRITERS_EXCLUSIVE: Info = Info {
 
 pub const LINEARIZABLE: Info = Info {
     id: "linearizable",
-    title: "every result under concurrency is explained by a legal order of the operations",
+    title: "every result under concurrency is explained by a legal order of the operations, \
+            and a GET or DEL takes the lock once",
     hint: "Take everything an answer is made of in one critical section: a value and \
            its version looked up under two separate guards can come from two \
            different writes.",
@@ -1243,6 +1244,30 @@ fn linearizable<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
                     shown.join("\n")
                 ))
                 .with_hint(history_hint(problem.kind, split)));
+            }
+            // Answers that happen to be explained do not make two waits one. A GET
+            // waits for the lock once; a DEL decides and writes in one section.
+            if run.split_by_contender() && !matches!(held, Command::Set { .. }) {
+                return Err(Failure::new(
+                    format!(
+                        "`{held}` takes the lock once, with `{}` waiting outside until it is done",
+                        run.contender
+                    ),
+                    format!(
+                        "`{held}` entered the state machine before and after the SET's write: \
+                         it let the lock go and took it again in the middle of one operation"
+                    ),
+                )
+                .with_detail(format!("{} (seed {})", run.order(), ctx.seed()))
+                .with_hint(if matches!(held, Command::Get { .. }) {
+                    "A GET waits for the lock at most once: one `self.machine.read()` guard \
+                     for the whole answer. A first look of its own (to see whether the key is \
+                     there, say) is a second wait, behind every writer that queued meanwhile."
+                } else {
+                    "Deciding whether the key is live and writing its tombstone happen in one \
+                     exclusive section: `self.machine.write().apply(Command::del(key))`, with \
+                     no look under a read guard before it."
+                }));
             }
         }
     }

@@ -45,6 +45,8 @@ fixtures! {
     "torn-read" => TornRead, LINEARIZABLE;
     "torn-read-helpers" => TornReadHelpers, LINEARIZABLE;
     "del-answers-version-seen-before" => DelAnswersVersionSeenBefore, LINEARIZABLE;
+    "get-looks-first" => GetLooksFirst, LINEARIZABLE;
+    "del-looks-first" => DelLooksFirst, LINEARIZABLE;
     "reader-preferring-lock" => ReaderPreferringLock, WRITER_NOT_STARVED;
     "set-spins-on-try-write" => SetSpinsOnTryWrite, WRITER_NOT_STARVED;
     "del-spins-on-try-write" => DelSpinsOnTryWrite, WRITER_NOT_STARVED;
@@ -407,6 +409,34 @@ one_lock! {
                 Response::Deleted { seq, .. } => Response::Deleted { version: version + 1, seq },
                 other => other,
             }
+        }
+    }
+}
+
+one_lock! {
+    /// GET takes a first look for a missing key, "a miss needs no copy", then takes
+    /// the read lock again for the answer: every answer comes from one look, but a
+    /// GET of a live key waits for the lock twice.
+    GetLooksFirst {
+        fn get(&self, key: &str) -> Response {
+            if self.machine.read().lookup(key).is_none() {
+                return Response::NotFound;
+            }
+            answer(self.machine.read().lookup(key))
+        }
+    }
+}
+
+one_lock! {
+    /// DEL looks under a read guard first ("no write lock for a missing key"), then
+    /// answers what `apply` answers under the write lock: the decision and the
+    /// tombstone are made in two sections.
+    DelLooksFirst {
+        fn del(&self, key: &str) -> Response {
+            if self.machine.read().lookup(key).is_none() {
+                return Response::NotFound;
+            }
+            self.machine.write().apply(Command::del(key))
         }
     }
 }
