@@ -29,6 +29,7 @@ use probe_kit::{Criterion, Ctx, Failure, Info, Verdict};
 use rand::{Rng, RngExt};
 use reference::{Command, Response, Violation};
 
+use crate::allocations;
 use crate::blocked::{self, Caller, Waited};
 use crate::history::{self, Event, Kind};
 use crate::machine::Visit;
@@ -67,7 +68,8 @@ pub const INVARIANTS_SHARED: Info = Info {
 
 pub const WRITERS_EXCLUSIVE: Info = Info {
     id: "writers-exclusive",
-    title: "while a SET or DEL is inside, no reader and no other writer is",
+    title: "while a SET or DEL is inside, no reader and no other writer is, and a SET \
+            builds its command before it waits",
     hint: "Apply SET and DEL to the machine itself, inside one `self.machine.write()` \
            section. Working on a copy outside the lock and putting it back later lets \
            readers and other writers in at the same time.",
@@ -746,12 +748,20 @@ fn invariants_shared<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
 /// then read the machine: an answer given without reading it (`try_read`, and
 /// `Ok(())` when the lock is busy) says nothing about the state.
 fn check_waits_for_a_writer<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
-    let ((answer, read_it), _) =
-        while_a_set_is_inside(subject, ctx, "check_invariants", |subject, store, watch| {
+    let Beside {
+        outcome: (answer, read_it),
+        ..
+    } = while_a_set_is_inside(
+        subject,
+        ctx,
+        "check_invariants",
+        0,
+        |subject, store, watch| {
             let reads_before = watch.census.reads();
             let answer = subject.check_invariants(store);
             (answer, watch.census.reads() > reads_before)
-        })?;
+        },
+    )?;
     if answer.is_ok() && read_it {
         return Ok(());
     }
@@ -774,36 +784,55 @@ fn check_waits_for_a_writer<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
     ))
 }
 
+/// What happened beside a SET held inside `apply`: see [`while_a_set_is_inside`].
+struct Beside<T> {
+    /// What the second call returned.
+    outcome: T,
+    /// The watch that saw both.
+    watch: Arc<Watch>,
+    /// The allocations of the counted size made by the time the second call was
+    /// seen waiting for the lock; `None` if it was not seen waiting.
+    allocated_before_waiting: Option<usize>,
+}
+
 /// Holds `SET apple = "green"` inside `apply` while `second` runs on a thread of its
 /// own, which calls only once the SET is inside; the SET leaves once that call is
 /// seen waiting outside (the lock kept it out), has come in (the census records
 /// it), or has returned. By construction: no timing decides what the second call
-/// meets. Returns what `second` returned, and the watch that saw it.
+/// meets. Allocations of `counted_size` bytes are counted from the second call on
+/// (0 counts none).
 fn while_a_set_is_inside<S: Subject, T: Send + 'static>(
     subject: &S,
     ctx: &Ctx,
     who: &str,
+    counted_size: usize,
     second: impl FnOnce(&S, &Shared<S>, &Watch) -> T + Send + 'static,
-) -> Result<(T, Arc<Watch>), Failure> {
+) -> Result<Beside<T>, Failure> {
     let armed = Arc::new(AtomicBool::new(false));
     let writer_inside = Arc::new(Latch::new());
     let caller = Arc::new(Caller::new());
     let returned = Arc::new(AtomicBool::new(false));
+    // usize::MAX until the second call is seen waiting.
+    let allocated = Arc::new(AtomicUsize::new(usize::MAX));
     let watch = Watch::new({
-        let (armed, writer_inside, caller, returned) = (
+        let (armed, writer_inside, caller, returned, allocated) = (
             armed.clone(),
             writer_inside.clone(),
             caller.clone(),
             returned.clone(),
+            allocated.clone(),
         );
         move |side, census, ticket| {
             if side == Side::Write && armed.swap(false, SeqCst) {
                 writer_inside.open();
-                blocked::until_blocked_or(
+                let waited = blocked::until_blocked_or(
                     &caller,
                     || census.entries() > ticket || returned.load(SeqCst),
                     LINGER,
                 );
+                if waited == Waited::Blocked {
+                    allocated.store(allocations::counted(), SeqCst);
+                }
             }
         }
     });
@@ -825,6 +854,7 @@ fn while_a_set_is_inside<S: Subject, T: Send + 'static>(
         sync::spawn("second", move || {
             // Only once the writer is inside: the question is what the call does then.
             writer_inside.wait(ALONE_DEADLINE).then(|| {
+                allocations::count(counted_size);
                 caller.calling();
                 let outcome = second(&subject, &store, &watch);
                 returned.store(true, SeqCst);
@@ -854,15 +884,27 @@ fn while_a_set_is_inside<S: Subject, T: Send + 'static>(
         )
         .with_hint("SET applies `Command::set(key, value)` to the machine (step 2).")
     })?;
-    Ok((outcome, watch))
+    allocations::count(0);
+    let allocated = allocated.load(SeqCst);
+    Ok(Beside {
+        outcome,
+        watch,
+        allocated_before_waiting: (allocated != usize::MAX).then_some(allocated),
+    })
 }
 
 // ---------------------------------------------------------------------------
 // writers-exclusive
 
+/// The value of the second SET of `writers-exclusive`: 173 bytes, a length nothing
+/// else in the probe allocates, so that the copy a SET makes of it is seen.
+const SECOND_VALUE: &str = "green, and long enough that no other allocation of the \
+    probe has its length: 173 bytes, counted while the SET waits for the lock, say \
+    whether it built its command first.....";
+
 fn writers_exclusive<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
     for (what, second) in [
-        ("another SET", Command::set("pear", "green")),
+        ("another SET", Command::set("pear", SECOND_VALUE)),
         ("a GET", Command::get("apple")),
         ("a DEL", Command::del("apple")),
     ] {
@@ -877,19 +919,43 @@ fn writers_exclusive<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
 fn overlap_attempt<S: Subject>(subject: &S, ctx: &Ctx, what: &str, second: Command) -> Verdict {
     let who = format!("{what} (`{second}`)");
     let command = second.clone();
-    let (_, watch) = while_a_set_is_inside(subject, ctx, &who, move |subject, store, _| {
-        subject.execute(store, &command)
-    })?;
-    match watch.census.first_clash() {
-        None => Ok(()),
-        Some(clash) => Err(Failure::new(
+    // A SET's value is of a length nothing else allocates: see `allocations`.
+    let counted_size = match &second {
+        Command::Set { value, .. } => value.len(),
+        _ => 0,
+    };
+    let beside = while_a_set_is_inside(
+        subject,
+        ctx,
+        &who,
+        counted_size,
+        move |subject, store, _| subject.execute(store, &command),
+    )?;
+    if let Some(clash) = beside.watch.census.first_clash() {
+        return Err(Failure::new(
             format!("while a SET is inside the state machine, {what} waits outside"),
             clash,
         )
         .with_detail(format!(
             "a SET was held inside `apply` while `{second}` was called"
-        ))),
+        )));
     }
+    if counted_size > 0 && beside.allocated_before_waiting == Some(0) {
+        return Err(Failure::new(
+            format!("{what} builds its command before it waits for the lock"),
+            format!(
+                "it was seen waiting for the lock before it had copied its value's \
+                 {counted_size} bytes: it builds the command inside the exclusive section"
+            ),
+        )
+        .with_hint(
+            "Keep the exclusive section to what needs it: build `Command::set(key, value)` \
+             first (it copies the key and the value), then take `self.machine.write()` \
+             only to apply it. Work done under the write lock keeps every other thread out \
+             for that long.",
+        ));
+    }
+    Ok(())
 }
 
 /// Several threads, random commands, a yield inside every section to mix them up.

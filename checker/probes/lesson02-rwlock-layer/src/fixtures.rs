@@ -42,6 +42,7 @@ fixtures! {
     "check-skipped-when-busy" => CheckSkippedWhenBusy, INVARIANTS_SHARED;
     "copy-apply-swap" => CopyApplySwap, WRITERS_EXCLUSIVE;
     "copy-under-write-apply-outside" => CopyUnderWriteApplyOutside, WRITERS_EXCLUSIVE;
+    "set-builds-command-under-lock" => SetBuildsCommandUnderLock, WRITERS_EXCLUSIVE;
     "torn-read" => TornRead, LINEARIZABLE;
     "torn-read-helpers" => TornReadHelpers, LINEARIZABLE;
     "del-answers-version-seen-before" => DelAnswersVersionSeenBefore, LINEARIZABLE;
@@ -349,6 +350,17 @@ impl CopyUnderWriteApplyOutside {
         let response = working.apply(command);
         *self.machine.write() = working;
         response
+    }
+}
+
+one_lock! {
+    /// SET takes the write lock first and builds its command inside it: the copies
+    /// of the key and the value keep every other thread out for that long.
+    SetBuildsCommandUnderLock {
+        fn set(&self, key: &str, value: &str) -> Response {
+            let mut machine = self.machine.write();
+            machine.apply(Command::set(key, value))
+        }
     }
 }
 

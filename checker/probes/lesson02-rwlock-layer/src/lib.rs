@@ -7,6 +7,7 @@
 //! inside. The lesson's types (`Command`, `Response`, ...) are lesson 01's, shared
 //! by every crate, so no conversion is needed.
 
+mod allocations;
 pub mod blocked;
 mod criteria;
 pub mod fixtures;
