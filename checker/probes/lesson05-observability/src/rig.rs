@@ -2,7 +2,8 @@
 //!
 //! Both plug into the lesson's seams (`Store::with_parts(machine, clock)`). The fake
 //! clock only moves when the instrumented state machine says so, by the latency the
-//! calling thread chose with [`set_latency`], and each thread has a time of its own:
+//! calling thread chose with [`set_latency`] (or, for a refused call, when the probe
+//! armed [`refusal_takes`]), and each thread has a time of its own:
 //! whatever the implementation does around the state machine, however often it
 //! reads the clock, and however many threads run beside it, an operation's latency
 //! is exactly the one the probe planted. So the latency sums are known exactly
@@ -83,7 +84,8 @@ impl Rig {
         })
     }
 
-    /// The calling thread's fake time; only the instrumented state machine moves it.
+    /// The calling thread's fake time; only the instrumented state machine moves it,
+    /// and a refusal's time armed with [`refusal_takes`].
     pub fn now(&self) -> Instant {
         if let Some(hold) = AT_NEXT_CLOCK_READ.take() {
             hold.entered.open();
