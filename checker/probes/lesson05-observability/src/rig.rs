@@ -100,25 +100,22 @@ impl Rig {
     /// Stops the next operation on `key` inside the state machine until
     /// `release` opens.
     pub fn hold(&self, key: &str) -> Arc<Hold> {
-        let hold = Arc::new(Hold {
-            key: key.to_owned(),
-            entered: Latch::new(),
-            release: Latch::new(),
-        });
-        *self.hold.lock() = Some(Arc::clone(&hold));
-        self.armed.store(true, SeqCst);
-        hold
+        self.arm(&self.hold, key)
     }
 
     /// Stops the next operation on `key` at its first clock read after the state
     /// machine answered it, until `release` opens.
     pub fn hold_after(&self, key: &str) -> Arc<Hold> {
+        self.arm(&self.hold_after, key)
+    }
+
+    fn arm(&self, slot: &Mutex<Option<Arc<Hold>>>, key: &str) -> Arc<Hold> {
         let hold = Arc::new(Hold {
             key: key.to_owned(),
             entered: Latch::new(),
             release: Latch::new(),
         });
-        *self.hold_after.lock() = Some(Arc::clone(&hold));
+        *slot.lock() = Some(Arc::clone(&hold));
         self.armed.store(true, SeqCst);
         hold
     }
