@@ -69,7 +69,9 @@ pub fn explore(
 
 /// Runs `test` under loom in every execution it explores, collects what each
 /// execution returned, prints the set with the number of executions, and
-/// returns the set: the outcomes the memory model allows for this code.
+/// returns the set: the outcomes loom finds for this code, which are the ones
+/// the memory model allows except where loom's documented gaps differ
+/// (`SeqCst` accesses treated as `AcqRel`, some load buffering not explored).
 #[cfg(loom)]
 pub fn outcomes<T>(
     name: &str,

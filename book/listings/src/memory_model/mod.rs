@@ -6,9 +6,10 @@
 //! that it never returns an outcome the model forbids (which proves little:
 //! a forbidden outcome may just be rare on this processor). With
 //! `RUSTFLAGS="--cfg loom"`, the loom tests run each function in every
-//! execution the model allows and check the *set* of outcomes exactly, so an
-//! outcome that is allowed is shown to happen, and one that is forbidden is
-//! shown never to.
+//! execution loom explores and check the *set* of outcomes exactly. Loom does
+//! not model all of C11: it treats `SeqCst` loads and stores as `AcqRel` (so it
+//! can show an outcome the language forbids; `store_buffering` pins that down)
+//! and skips some load-buffering executions (so it can miss an allowed one).
 
 pub mod cas;
 pub mod fences;
