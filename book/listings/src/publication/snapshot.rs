@@ -42,8 +42,10 @@ impl<T> RetireOnDrop<T> {
 
     pub fn store(&self, value: T) {
         let new = Box::into_raw(Box::new(value));
-        // Release publishes the new copy's contents (see `load`). The swap
-        // hands back the old pointer; readers may still be using it.
+        // Release publishes the new copy's contents (see `load`). The acquire
+        // half of `AcqRel` is more than needed: this thread never reads the
+        // old copy. The swap hands back the old pointer; readers may still be
+        // using it.
         let old = self.current.swap(new, Ordering::AcqRel);
         self.retired.lock().unwrap().push(old);
     }
