@@ -262,10 +262,9 @@ fn generate(workspace: &Workspace, lesson: &Lesson) -> Result<Generated> {
         learner_dir.join("src/lib.rs").display().to_string().into(),
     );
     learner.insert("lib".into(), Value::Table(lib));
-    learner.insert(
-        "dependencies".into(),
-        Value::Table(inspect::reference_dependencies(workspace, lesson)?),
-    );
+    let mut learner_deps = inspect::reference_dependencies(workspace, lesson)?;
+    watch_rwlocks(&mut learner_deps, workspace);
+    learner.insert("dependencies".into(), Value::Table(learner_deps));
     if !lesson.allows_unsafe {
         let mut rust = Table::new();
         rust.insert("unsafe_code".into(), "forbid".into());
@@ -301,6 +300,19 @@ fn generate(workspace: &Workspace, lesson: &Lesson) -> Result<Generated> {
     let lock = std::fs::read_to_string(workspace.root.join("Cargo.lock")).unwrap_or_default();
     write_if_changed(&dir.join("Cargo.lock"), &lock)?;
     Ok(Generated { dir, binary })
+}
+
+/// The learner's `parking_lot` is the checker's watched copy of it: the same API and
+/// the same lock, plus thread-local notes of which `RwLock` a thread asked for, so a
+/// criterion can see a lock taken where no answer shows it (see `checker/lock-watch`).
+fn watch_rwlocks(deps: &mut Table, workspace: &Workspace) {
+    if deps.contains_key("parking_lot") {
+        let mut watched = Table::new();
+        watched.insert("package".into(), "kvlab-lock-watch".into());
+        let path = workspace.root.join("checker/lock-watch");
+        watched.insert("path".into(), path.display().to_string().into());
+        deps.insert("parking_lot".into(), Value::Table(watched));
+    }
 }
 
 fn package(name: &str, edition: &Value) -> Value {

@@ -7,6 +7,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use parking_lot::watch::{self, How, Side};
 use probe_kit::sync::{self, Barrier, Stuck};
 use probe_kit::{Criterion, Ctx, Failure, Info, Verdict, ensure, snapshot};
 use rand::{Rng, RngExt};
@@ -14,7 +15,7 @@ use reference::{BUCKETS, HistogramSnapshot, Op, Rejected, Stats, upper_bound};
 use state::{Command, Response};
 
 use crate::exposition;
-use crate::{Rig, Subject, refusal_takes, set_latency};
+use crate::{Rig, Subject, held_inside, refusal_takes, set_latency};
 
 pub const TOTALS_EXACT: Info = Info {
     id: "totals-exact",
@@ -822,7 +823,63 @@ fn stats_while_writing<S: Subject>(subject: S, ctx: &Ctx) -> Verdict {
     for command in [Command::set("apple", "green"), Command::get("apple")] {
         times_the_answer_outside_the_lock(subject, ctx, command)?;
     }
-    Ok(())
+    stats_asks_for_no_lock(subject, ctx)
+}
+
+/// `stats()` asks the store's lock for nothing, not even with a try: a `try_read`
+/// that finds the lock free holds it through the copy, so a writer that comes then
+/// waits for the dashboard, and no answer shows it. Seen by construction, not by
+/// timing, when the store's lock is parking_lot's `RwLock`: the checker builds the
+/// crate against a watched parking_lot that notes each lock a watched thread asks
+/// for, and the store's lock is the one a GET holds inside the state machine. A
+/// store on another lock (std's, say) is graded by the rest of this criterion.
+fn stats_asks_for_no_lock<S: Subject>(subject: S, ctx: &Ctx) -> Verdict {
+    let rig = Rig::new();
+    let store = subject.new_store(&rig);
+    ctx.progress("a GET, watched: which lock does it hold inside the state machine?");
+    for command in [Command::set("apple", "red"), Command::get("apple")] {
+        let _ = watch::watching(|| subject.execute(&store, command));
+    }
+    let store_locks = held_inside();
+    if store_locks.is_empty() {
+        return Ok(());
+    }
+    ctx.progress("stats(), watched, with the store's lock free");
+    let (_, requests) = watch::watching(|| subject.stats(&store));
+    let Some(asked) = requests.iter().find(|r| store_locks.contains(&r.lock)) else {
+        return Ok(());
+    };
+    let side = match asked.side {
+        Side::Shared => "read",
+        Side::Exclusive => "write",
+        Side::Upgradable => "upgradable_read",
+    };
+    let call = match asked.how {
+        How::Wait => format!("{side}()"),
+        How::Try => format!("try_{side}()"),
+        How::TryWithTimeout => format!("try_{side}_for() (or _until)"),
+    };
+    let outcome = if asked.granted {
+        "and got it: the copy ran under the store's lock, and a writer arriving then \
+         would have waited for it"
+    } else {
+        "and was refused"
+    };
+    Err(Failure::new(
+        "stats() asks the store's lock for nothing (the lock a GET holds inside the \
+         state machine), not even with a try",
+        format!("with the lock free, stats() called {call} on it, {outcome}"),
+    )
+    .with_detail(
+        "Taking the lock when it happens to be free makes the dashboard's view no more \
+         consistent (each counter is read on its own anyway) and puts it back in the \
+         writers' way. Read the atomics beside the lock, and nothing else.",
+    )
+    .with_hint(
+        "Remove every use of the store's lock from stats(): read the counters and the \
+         histograms with plain loads. A view that is a moment apart between counters \
+         is what the lesson allows; the chapter says why.",
+    ))
 }
 
 /// Once the state machine has answered, the lock is let go before the answer is

@@ -62,6 +62,12 @@ pub enum Bug {
     /// The counters are atomics, but `stats()` takes the store's read lock "to get a
     /// consistent view".
     StatsTakeReadLock,
+    /// `stats()` takes the store's read lock only if it is free (`try_read`), "so a
+    /// writer never freezes the dashboard": when it is free, the copy runs under it.
+    StatsTryReadLock,
+    /// `stats()` waits a moment for the read lock (`try_read_for`) and goes on without
+    /// it if a writer keeps it: never stuck, but never beside the lock either.
+    StatsWaitBrieflyForReadLock,
     /// The metrics sit behind a mutex of their own, which `execute` holds from the
     /// start of the call to the end, so the counts and the operation "agree".
     MetricsLockHeldDuringOperation,
@@ -166,6 +172,8 @@ fixtures! {
     "refusal-takes-no-time" => RefusalTakesNoTime, TOTALS_EXACT;
     "counters-behind-store-lock" => CountersBehindStoreLock, STATS_WHILE_WRITING;
     "stats-take-read-lock" => StatsTakeReadLock, STATS_WHILE_WRITING;
+    "stats-try-read-lock" => StatsTryReadLock, STATS_WHILE_WRITING;
+    "stats-wait-briefly-for-read-lock" => StatsWaitBrieflyForReadLock, STATS_WHILE_WRITING;
     "metrics-lock-held-during-operation" => MetricsLockHeldDuringOperation, STATS_WHILE_WRITING;
     "recorded-under-the-guard" => RecordedUnderTheGuard, STATS_WHILE_WRITING;
     "read-guard-kept-to-the-end" => ReadGuardKeptToTheEnd, STATS_WHILE_WRITING;
@@ -456,7 +464,12 @@ impl BrokenStore {
     }
 
     fn stats(&self) -> Stats {
-        let _consistent = (self.bug == Bug::StatsTakeReadLock).then(|| self.state.read());
+        let _consistent = match self.bug {
+            Bug::StatsTakeReadLock => Some(self.state.read()),
+            Bug::StatsTryReadLock => self.state.try_read(),
+            Bug::StatsWaitBrieflyForReadLock => self.state.try_read_for(Duration::from_millis(20)),
+            _ => None,
+        };
         let _metrics =
             (self.bug == Bug::MetricsLockHeldDuringOperation).then(|| self.metrics_lock.lock());
         let c = &self.counters;

@@ -19,6 +19,7 @@ use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
+use parking_lot::watch::{self, LockId};
 use probe_kit::sync::Latch;
 use state::{Command, Response};
 
@@ -35,6 +36,15 @@ thread_local! {
     static OUTSIDE_NANOS: Cell<u64> = const { Cell::new(0) };
     /// A hold this thread meets at its next clock read, armed by [`Rig::hold_after`].
     static AT_NEXT_CLOCK_READ: RefCell<Option<Arc<Hold>>> = const { RefCell::new(None) };
+    /// The watched locks this thread held when it last entered the state machine.
+    static HELD_INSIDE: RefCell<Vec<LockId>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The locks the calling thread held the last time it was inside the state machine
+/// while [`watching`](parking_lot::watch::watching): the store's lock, if it is a
+/// watched one. Empty if none was (std's lock, say).
+pub fn held_inside() -> Vec<LockId> {
+    HELD_INSIDE.take()
 }
 
 /// How long each following operation of *this thread* spends in the state machine,
@@ -122,6 +132,10 @@ impl Rig {
 
     /// Called by the instrumented state machine at the start of every operation.
     fn inside(&self, key: &str) {
+        let held = watch::held();
+        if !held.is_empty() {
+            HELD_INSIDE.set(held.into_iter().map(|(lock, _)| lock).collect());
+        }
         let latency = u64::try_from(LATENCY.get().as_nanos()).unwrap_or(u64::MAX);
         ELAPSED_NANOS.set(ELAPSED_NANOS.get().saturating_add(latency));
         if !self.armed.load(SeqCst) {
