@@ -215,6 +215,75 @@ fn every_book_link_names_an_existing_section() {
     }
 }
 
+/// A chapter that says how many bugs its lesson's tests plant ("(30 of them, two or
+/// more per criterion)") says what the fixture table holds, so adding a fixture
+/// without the book following fails here.
+#[test]
+fn the_book_counts_each_lessons_fixtures_right() {
+    let book = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../book/src");
+    let number = |word: &str| match word {
+        "two" => 2,
+        "three" => 3,
+        "four" => 4,
+        other => panic!("a count the test cannot read: {other:?}"),
+    };
+    for lesson in LESSONS {
+        let source = book.join(format!("{}.md", lesson.dir_name()));
+        let text = std::fs::read_to_string(&source).expect("every lesson has a chapter");
+        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        let Some((_, after)) = text.split_once("tests plant one bug at a time") else {
+            continue;
+        };
+        let claim = after
+            .split_once('(')
+            .and_then(|(_, rest)| rest.split_once(')'))
+            .map(|(inside, _)| inside)
+            .expect("the count follows in parentheses");
+        let words: Vec<&str> = claim.split(' ').collect();
+        let fixtures = lesson.builtins.fixtures;
+        let (count, least) = match words.as_slice() {
+            [
+                count,
+                "of",
+                "them,",
+                "at",
+                "least",
+                least,
+                "per",
+                "criterion",
+            ]
+            | [
+                count,
+                "of",
+                "them,",
+                least,
+                "or",
+                "more",
+                "per",
+                "criterion",
+            ] => (count.parse::<usize>().expect("a number"), number(least)),
+            _ => panic!("{}: cannot read {claim:?}", lesson.id()),
+        };
+        assert_eq!(
+            count,
+            fixtures.len(),
+            "{}: the chapter says {claim:?}",
+            lesson.id()
+        );
+        let fewest = lesson
+            .criteria()
+            .iter()
+            .map(|c| fixtures.iter().filter(|f| f.rejected_by.id == c.id).count())
+            .min()
+            .unwrap();
+        assert!(
+            fewest >= least,
+            "{}: the chapter says {claim:?}, but one criterion has {fewest}",
+            lesson.id()
+        );
+    }
+}
+
 /// The anchor mdBook gives a heading.
 fn slug(heading: &str) -> String {
     heading
