@@ -55,7 +55,8 @@ pub fn transfer_ordered(from: &Account, to: &Account, amount: i64) {
 pub struct Busy;
 
 /// Never blocks forever: a thread that cannot get the second lock in time
-/// lets go of the first, which breaks the "hold and wait" a deadlock needs.
+/// lets go of the first: a held lock can be taken back (from its own holder),
+/// which breaks the "no preemption" a deadlock needs.
 /// The caller decides what to do with [`Busy`]: retry, or report.
 pub fn try_transfer(
     from: &Account,
