@@ -164,6 +164,17 @@ pub fn crate_folder(workspace: &Workspace, lesson: &Lesson) -> Result<Result<(),
         }
     }
 
+    if let Some(file) = names_the_lock_notes(&dir)? {
+        return refuse(
+            &file,
+            format!(
+                "names `{LOCK_NOTES}`, the checker's notes of which lock a thread asked for \
+                 (its parking_lot is a watched copy), which only the checker's probe may read"
+            ),
+            format!("No lesson needs it. Remove every use of `{LOCK_NOTES}` from your crate."),
+        );
+    }
+
     let allowed = reference_dependencies(workspace, lesson)?;
     for (section, deps) in dependency_tables(&manifest) {
         for (name, spec) in deps {
@@ -185,6 +196,48 @@ pub fn crate_folder(workspace: &Workspace, lesson: &Lesson) -> Result<Result<(),
         }
     }
     Ok(Ok(()))
+}
+
+/// The module of the checker's watched parking_lot that holds its notes (see
+/// `checker/lock-watch`): learner code that read it could hide a lock it takes, or
+/// tell it is being graded.
+const LOCK_NOTES: &str = "kvlab_watch";
+
+/// The first Rust source in the crate's folder (outside `target/`) that contains
+/// the identifier [`LOCK_NOTES`]. Without procedural macros, which are refused, an
+/// identifier cannot be put together from pieces, so a use of the module must spell
+/// it out in some file; a file the compiler does not read is refused too, to keep
+/// the rule one that a learner can check with a search.
+fn names_the_lock_notes(dir: &Path) -> Result<Option<PathBuf>> {
+    let entries =
+        std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))?;
+    for entry in entries {
+        let entry = entry?;
+        let path = entry.path();
+        let kind = entry.file_type()?;
+        if kind.is_dir() && entry.file_name() != "target" {
+            if let Some(found) = names_the_lock_notes(&path)? {
+                return Ok(Some(found));
+            }
+        } else if kind.is_file() && path.extension().is_some_and(|e| e == "rs") {
+            let text =
+                std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            if contains_identifier(&String::from_utf8_lossy(&text), LOCK_NOTES) {
+                return Ok(Some(path));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Whether `word` occurs in `text` as a whole identifier (not inside a longer one).
+fn contains_identifier(text: &str, word: &str) -> bool {
+    let is_ident = |c: char| c.is_alphanumeric() || c == '_';
+    text.match_indices(word).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + word.len()..].chars().next();
+        !before.is_some_and(is_ident) && !after.is_some_and(is_ident)
+    })
 }
 
 /// The `[dependencies]` and `[target.*.dependencies]` tables (dev-dependencies only
@@ -377,6 +430,17 @@ mod tests {
         ] {
             assert_eq!(stays_inside(Path::new(path)), inside, "{path}");
         }
+    }
+
+    #[test]
+    fn the_lock_notes_are_found_as_a_whole_identifier_only() {
+        assert!(contains_identifier(
+            "use parking_lot::kvlab_watch::held;",
+            LOCK_NOTES
+        ));
+        assert!(contains_identifier("kvlab_watch", LOCK_NOTES));
+        assert!(!contains_identifier("fn my_kvlab_watcher() {}", LOCK_NOTES));
+        assert!(!contains_identifier("kvlab_watch2", LOCK_NOTES));
     }
 
     #[test]

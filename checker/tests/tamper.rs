@@ -262,6 +262,19 @@ fn a_patch_section_is_refused() {
     refused(&report, "[patch]");
 }
 
+/// The checker's watched parking_lot keeps notes of which lock a thread asked for;
+/// a crate that read them could hide a lock from the probe or tell it is graded.
+#[test]
+fn naming_the_checkers_lock_notes_is_refused() {
+    let lessons = stub_copy("lock-notes");
+    append(
+        &lessons.join(LESSON).join("src/lib.rs"),
+        "\nfn tamper() -> bool {\n    parking_lot::kvlab_watch::held().is_empty()\n}\n",
+    );
+    let report = grade(&lessons);
+    refused(&report, "kvlab_watch");
+}
+
 #[test]
 fn source_files_from_outside_the_folder_are_refused_before_anything_runs() {
     let lessons = stub_copy("path-attribute");

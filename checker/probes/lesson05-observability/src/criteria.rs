@@ -7,7 +7,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use parking_lot::watch::{self, How, Side};
+use parking_lot::kvlab_watch::{self as watch, How, Side};
 use probe_kit::sync::{self, Barrier, Stuck};
 use probe_kit::{Criterion, Ctx, Failure, Info, Verdict, ensure, snapshot};
 use rand::{Rng, RngExt};

@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
-use parking_lot::watch::{self, LockId};
+use parking_lot::kvlab_watch::{self as watch, LockId};
 use probe_kit::sync::Latch;
 use state::{Command, Response};
 
@@ -41,7 +41,7 @@ thread_local! {
 }
 
 /// The locks the calling thread held the last time it was inside the state machine
-/// while [`watching`](parking_lot::watch::watching): the store's lock, if it is a
+/// while [`watching`](parking_lot::kvlab_watch::watching): the store's lock, if it is a
 /// watched one. Empty if none was (std's lock, say).
 pub fn held_inside() -> Vec<LockId> {
     HELD_INSIDE.take()

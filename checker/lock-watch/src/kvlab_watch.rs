@@ -2,7 +2,7 @@
 //!
 //! All of it is thread-local: a thread is watched only while it runs
 //! [`watching`], and notes only its own calls, so threads beside it are not slowed
-//! and nothing here is shared.
+//! and nothing here is shared. Only probes may use it (see the crate's comment).
 
 use std::cell::{Cell, RefCell};
 
@@ -43,26 +43,32 @@ thread_local! {
 }
 
 /// Runs `f` with this thread watched, and returns what it returned with every
-/// request it made of a watched lock, in order. Locks this thread held before are
-/// not in [`held`] while it runs.
+/// request it made of a watched lock, in order. A watch inside another hides
+/// nothing from it: the outer one sees the inner one's requests and locks too.
 pub fn watching<R>(f: impl FnOnce() -> R) -> (R, Vec<Request>) {
-    /// Ends the watch even if `f` panics, and restores an outer one.
+    /// Ends the watch even if `f` panics, and hands what it saw to an outer one.
     struct Watch {
-        outer: (bool, Vec<Request>, Vec<(LockId, Side)>),
+        outer_watched: bool,
+        outer_requests: Vec<Request>,
     }
     impl Drop for Watch {
         fn drop(&mut self) {
-            let (watched, requests, held) = std::mem::take(&mut self.outer);
-            WATCHED.set(watched);
-            REQUESTS.replace(requests);
-            HELD.replace(held);
+            WATCHED.set(self.outer_watched);
+            let inner = REQUESTS.replace(std::mem::take(&mut self.outer_requests));
+            if self.outer_watched {
+                REQUESTS.with_borrow_mut(|requests| requests.extend(inner));
+            } else {
+                // Locks still held are no longer followed once nobody watches.
+                HELD.take();
+            }
         }
     }
     let watch = Watch {
-        outer: (WATCHED.replace(true), REQUESTS.take(), HELD.take()),
+        outer_watched: WATCHED.replace(true),
+        outer_requests: REQUESTS.take(),
     };
     let value = f();
-    let requests = REQUESTS.take();
+    let requests = REQUESTS.with_borrow(Clone::clone);
     drop(watch);
     (value, requests)
 }
