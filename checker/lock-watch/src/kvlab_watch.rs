@@ -73,6 +73,11 @@ pub fn watching<R>(f: impl FnOnce() -> R) -> (R, Vec<Request>) {
     (value, requests)
 }
 
+/// Whether this thread is inside [`watching`].
+pub fn watched() -> bool {
+    WATCHED.get()
+}
+
 /// The watched locks this thread holds now, with the side it holds: empty unless
 /// the thread is inside [`watching`].
 pub fn held() -> Vec<(LockId, Side)> {

@@ -15,7 +15,7 @@ use reference::{BUCKETS, HistogramSnapshot, Op, Rejected, Stats, upper_bound};
 use state::{Command, Response};
 
 use crate::exposition;
-use crate::{Rig, Subject, held_inside, refusal_takes, set_latency};
+use crate::{Rig, Subject, held_at_clock_reads, held_inside, refusal_takes, set_latency};
 
 pub const TOTALS_EXACT: Info = Info {
     id: "totals-exact",
@@ -31,8 +31,9 @@ pub const TOTALS_EXACT: Info = Info {
 
 pub const STATS_WHILE_WRITING: Info = Info {
     id: "stats-while-writing",
-    title: "the metrics stay beside the lock: stats are read while a SET holds it, and \
-            each answer is timed and recorded once it is let go",
+    title: "the metrics stay beside the lock: stats are read while a SET holds it and \
+            never ask for it, and each operation is timed from before it asks for the lock \
+            to after it lets go",
     hint: "stats() must not take the store's lock, not even a read lock for a 'consistent' \
            view, and the counters must not live inside the RwLock. Keep them in atomics \
            beside it, and read those.",
@@ -126,7 +127,9 @@ fn random_command(rng: &mut impl Rng) -> Command {
         2 => Command::set(key, &"v".repeat(reference::MAX_VALUE_LEN + 1)),
         3 => Command::del(""),
         4..50 => Command::get(key),
-        50..80 => Command::set(key, &format!("v{}", rng.random_range(0..1000))),
+        // An empty value is a value: a GET that finds it is a hit.
+        50..53 => Command::set(key, ""),
+        53..80 => Command::set(key, &format!("v{}", rng.random_range(0..1000))),
         _ => Command::del(key),
     }
 }
@@ -328,7 +331,7 @@ fn compare_totals(issued: &Tally, stats: &Stats, alone: bool) -> Result<(), Fail
              machine and found no live value."
                 .to_owned()
         } else if name == "hits" && seen == want + issued.not_found {
-            "A hit is a GET answered Response::Value; a NotFound answer is a miss.".to_owned()
+            "A hit is a GET answered Response::Value, an empty value included; a NotFound answer is a miss.".to_owned()
         } else {
             "Every call of execute counts exactly once in its kind's counter, and once in \
              errors (rejected), hits (a GET answered with a value) or misses (a GET answered \
@@ -836,11 +839,43 @@ fn stats_while_writing<S: Subject>(subject: S, ctx: &Ctx) -> Verdict {
 fn stats_asks_for_no_lock<S: Subject>(subject: S, ctx: &Ctx) -> Verdict {
     let rig = Rig::new();
     let store = subject.new_store(&rig);
-    ctx.progress("a GET, watched: which lock does it hold inside the state machine?");
+    let mut store_locks = Vec::new();
     for command in [Command::set("apple", "red"), Command::get("apple")] {
+        let kind = if matches!(command, Command::Get { .. }) {
+            "GET"
+        } else {
+            "SET"
+        };
+        ctx.progress(format_args!(
+            "a {kind}, watched: which lock does it hold inside the state machine, and \
+             when does it read the clock?"
+        ));
+        held_at_clock_reads();
         let _ = watch::watching(|| subject.execute(&store, command));
+        store_locks = held_inside();
+        let reads = held_at_clock_reads();
+        // The latency includes the wait for the lock (the stub says so), and the fake
+        // clock cannot make that wait take time: seen by where the start is read.
+        if let Some(first) = reads.first()
+            && first.iter().any(|lock| store_locks.contains(lock))
+        {
+            return Err(Failure::new(
+                format!(
+                    "a {kind} reads the clock for its start before it asks for the store's \
+                     lock, so that its latency includes any wait for the lock"
+                ),
+                format!(
+                    "its first clock read came while it held the lock it holds inside the \
+                     state machine: a wait for that lock is left out of its latency"
+                ),
+            )
+            .with_hint(
+                "Read the start time first thing in execute, before the lock is asked for. \
+                 A store that waits a second for a writer and records a microsecond hides \
+                 the very stall the histogram is there to show.",
+            ));
+        }
     }
-    let store_locks = held_inside();
     if store_locks.is_empty() {
         return Ok(());
     }
@@ -1194,6 +1229,12 @@ fn boundary_cases() -> Vec<(Duration, usize)> {
         (us(1 << 20), 20),
         (us(1 << 20) + ns(1), 21),
         (Duration::from_secs(10), 21),
+        // Past what 32 bits of microseconds hold (about 71 minutes), and the largest
+        // latency there is: every one has its bucket, the last.
+        (us(1 << 32), 21),
+        (us((1 << 32) + 3), 21),
+        (Duration::from_secs(1 << 40), 21),
+        (Duration::MAX, 21),
     ]
 }
 
@@ -1230,7 +1271,10 @@ fn histogram_buckets<S: Subject>(subject: S, ctx: &Ctx) -> Verdict {
                  the last bucket holds everything above 2^20 µs.",
             ));
         }
-        let nanos = latency.as_nanos() as u64;
+        // A sum past u64 nanoseconds (584 years) is the stub's to saturate or not.
+        let Ok(nanos) = u64::try_from(latency.as_nanos()) else {
+            continue;
+        };
         ensure(
             snapshot.sum_nanos == nanos,
             format!("the histogram's sum is {nanos} ns after one sample of {latency:?}"),
@@ -1307,7 +1351,22 @@ fn histogram_buckets<S: Subject>(subject: S, ctx: &Ctx) -> Verdict {
             ));
         }
     }
-    Ok(())
+
+    // A q finer than permille, exact in binary: 1 - 1/2048 of 2048 samples is rank
+    // 2047, the last of the fast ones. Rounding q to three digits makes it 2048.
+    ctx.progress("a percentile finer than a permille");
+    let mut samples = vec![us(3); 2047];
+    samples.push(Duration::from_secs(5));
+    let q = 1.0 - 1.0 / 2048.0;
+    let (_, fine) = subject.histogram(&samples, &[q]);
+    ensure(
+        fine == [Some(us(4))],
+        format!(
+            "percentile({q}) of 2047 samples of 3µs and 1 of 5s is Some(4µs): the rank \
+             ceil(q * 2048) is 2047, with q used as given"
+        ),
+        show(fine[0]),
+    )
 }
 
 fn reference_histogram(samples: &[Duration]) -> HistogramSnapshot {

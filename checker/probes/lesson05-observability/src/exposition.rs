@@ -77,13 +77,27 @@ impl Exposition {
 /// Parses and checks `text`; the first problem found is the error.
 pub fn validate(text: &str) -> Result<Exposition, Malformed> {
     let mut parser = Parser::default();
-    for (index, line) in text.lines().enumerate() {
+    // `split_inclusive`, not `lines`: the format ends every line with `\n` alone,
+    // the last one too, and `lines` would forgive a missing one or a `\r\n`.
+    for (index, raw) in text.split_inclusive('\n').enumerate() {
         let number = index + 1;
-        parser.line(number, line).map_err(|problem| Malformed {
-            line: number,
-            text: line.to_owned(),
-            problem,
-        })?;
+        let line = raw.strip_suffix('\n');
+        let problem = match line {
+            None => {
+                Some("the last line does not end with `\\n`: in this format every line does".into())
+            }
+            Some(line) if line.ends_with('\r') => Some(
+                "the line ends with `\\r\\n`: this format separates lines with `\\n` alone".into(),
+            ),
+            Some(line) => parser.line(number, line).err(),
+        };
+        if let Some(problem) = problem {
+            return Err(Malformed {
+                line: number,
+                text: raw.trim_end().to_owned(),
+                problem,
+            });
+        }
     }
     parser.finish()
 }
@@ -580,6 +594,12 @@ latency_seconds_count{op=\"get\"} 3
             ("le=\"1\"} 2", "le=\"0.25\"} 2", "must grow"),
             ("latency_seconds_sum{op=\"get\"} 4.25\n", "", "no _sum"),
             ("{op=\"set\",}", "{op=\"set\",op=\"del\"}", "twice"),
+            (
+                "_count{op=\"get\"} 3\n",
+                "_count{op=\"get\"} 3",
+                "does not end with",
+            ),
+            ("# A free comment.\n", "# A free comment.\r\n", "alone"),
         ];
         for (from, to, needle) in cases {
             let text = GOOD.replacen(from, to, 1);

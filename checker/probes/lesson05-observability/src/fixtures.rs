@@ -45,6 +45,9 @@ pub enum Bug {
     /// kind's counter, not in its histogram.
     RejectedCountedOnlyAsError,
     /// Every answered GET counts as a hit, NotFound included.
+    /// A GET that finds an empty value is counted as a miss, as if `""` were no
+    /// value ("an empty string is nothing").
+    EmptyValueIsMiss,
     NotFoundCountedAsHit,
     /// The counters are right, but each histogram's sum is updated with a load,
     /// then a store: only the latency sums lose updates (measured on 2 cores:
@@ -71,6 +74,9 @@ pub enum Bug {
     /// The metrics sit behind a mutex of their own, which `execute` holds from the
     /// start of the call to the end, so the counts and the operation "agree".
     MetricsLockHeldDuringOperation,
+    /// Takes the guard first and reads the start time under it, "so that only the
+    /// operation itself is timed": the wait for the lock is left out.
+    StartTimedUnderTheLock,
     /// Times and records each answer while its guard is still held, "so that nobody
     /// sees the state change before the metrics count it".
     RecordedUnderTheGuard,
@@ -106,6 +112,9 @@ pub enum Bug {
     /// Rounds a latency down to whole microseconds (`as_micros`) before choosing
     /// its bucket, so 1.001 µs lands with 1 µs.
     MicrosRoundedDown,
+    /// Keeps the rounded-up microseconds in a `u32` ("the last bound is 2^20 µs"),
+    /// so a latency of 2^32 µs or more wraps into a low bucket.
+    MicrosInU32,
     /// Clamps the bucket index to the last *finite* bucket: a stall of seconds is
     /// counted as 1.05 s, and the `+Inf` bucket stays empty.
     SlowSamplesInLastFiniteBucket,
@@ -113,6 +122,8 @@ pub enum Bug {
     PercentileRankRoundedDown,
     /// The percentile's rank is `q * count` rounded to the nearest.
     PercentileRankRounded,
+    /// Rounds q to whole permille before taking the rank.
+    QuantileInPermille,
     /// The percentile's rank is not clamped to at least 1: the 0-percentile is the
     /// first bucket's bound, even when that bucket is empty.
     PercentileRankFromZero,
@@ -124,6 +135,8 @@ pub enum Bug {
     BucketsNotCumulative,
     /// The buckets loop stops at the last finite bound: no `le="+Inf"` line.
     OmitsInfBucket,
+    /// The lines are collected and joined with `"\n"`, so the last one has no `\n`.
+    LinesJoined,
     /// Buckets only: no `_sum` and no `_count` lines.
     OmitsSumAndCount,
     /// `_count` adds up the finite buckets only, leaving out the `+Inf` one.
@@ -167,6 +180,7 @@ fixtures! {
     "rejected-get-counted-as-miss" => RejectedGetCountedAsMiss, TOTALS_EXACT;
     "rejected-counted-only-as-error" => RejectedCountedOnlyAsError, TOTALS_EXACT;
     "not-found-counted-as-hit" => NotFoundCountedAsHit, TOTALS_EXACT;
+    "empty-value-is-miss" => EmptyValueIsMiss, TOTALS_EXACT;
     "sum-load-then-store" => SumLoadThenStore, TOTALS_EXACT;
     "sum-in-microseconds" => SumInMicroseconds, TOTALS_EXACT;
     "refusal-takes-no-time" => RefusalTakesNoTime, TOTALS_EXACT;
@@ -176,6 +190,7 @@ fixtures! {
     "stats-wait-briefly-for-read-lock" => StatsWaitBrieflyForReadLock, STATS_WHILE_WRITING;
     "metrics-lock-held-during-operation" => MetricsLockHeldDuringOperation, STATS_WHILE_WRITING;
     "recorded-under-the-guard" => RecordedUnderTheGuard, STATS_WHILE_WRITING;
+    "start-timed-under-the-lock" => StartTimedUnderTheLock, STATS_WHILE_WRITING;
     "read-guard-kept-to-the-end" => ReadGuardKeptToTheEnd, STATS_WHILE_WRITING;
     "reset-on-read" => ResetOnRead, COUNTERS_MONOTONIC;
     "misses-as-difference" => MissesAsDifference, COUNTERS_MONOTONIC;
@@ -185,13 +200,16 @@ fixtures! {
     "bucket-bound-exclusive" => BucketBoundExclusive, HISTOGRAM_BUCKETS;
     "percentile-past-the-rank" => PercentilePastTheRank, HISTOGRAM_BUCKETS;
     "micros-rounded-down" => MicrosRoundedDown, HISTOGRAM_BUCKETS;
+    "micros-in-u32" => MicrosInU32, HISTOGRAM_BUCKETS;
     "slow-samples-in-last-finite-bucket" => SlowSamplesInLastFiniteBucket, HISTOGRAM_BUCKETS;
     "percentile-rank-rounded-down" => PercentileRankRoundedDown, HISTOGRAM_BUCKETS;
     "percentile-rank-rounded" => PercentileRankRounded, HISTOGRAM_BUCKETS;
+    "quantile-in-permille" => QuantileInPermille, HISTOGRAM_BUCKETS;
     "percentile-rank-from-zero" => PercentileRankFromZero, HISTOGRAM_BUCKETS;
     "unquoted-label" => UnquotedLabel, EXPOSITION_VALID;
     "buckets-not-cumulative" => BucketsNotCumulative, EXPOSITION_VALID;
     "omits-inf-bucket" => OmitsInfBucket, EXPOSITION_VALID;
+    "lines-joined" => LinesJoined, EXPOSITION_VALID;
     "omits-sum-and-count" => OmitsSumAndCount, EXPOSITION_VALID;
     "count-leaves-out-inf" => CountLeavesOutInf, EXPOSITION_VALID;
     "header-per-series" => HeaderPerSeries, EXPOSITION_VALID;
@@ -300,6 +318,8 @@ impl Histogram {
 fn bucket_index(bug: Bug, latency: Duration) -> Option<usize> {
     let micros = match bug {
         Bug::MicrosRoundedDown => latency.as_micros(),
+        // "The last bound is 2^20 µs, so a u32 is plenty."
+        Bug::MicrosInU32 => u128::from(latency.as_nanos().div_ceil(1_000) as u32),
         _ => latency.as_nanos().div_ceil(1_000),
     };
     // The first bucket whose bound holds the latency, bounds 1, 2, 4, ... µs.
@@ -328,7 +348,11 @@ fn percentile(bug: Bug, snapshot: &HistogramSnapshot, q: f64) -> Option<Duration
     if count == 0 {
         return None;
     }
-    let exact = q * count as f64;
+    let exact = match bug {
+        // q kept as whole permille, "three digits are enough for p99.9".
+        Bug::QuantileInPermille => (q * 1000.0).round() * count as f64 / 1000.0,
+        _ => q * count as f64,
+    };
     let rank = match bug {
         Bug::PercentileRankRoundedDown => exact.floor() as u64,
         Bug::PercentileRankRounded => exact.round() as u64,
@@ -380,7 +404,8 @@ impl BrokenStore {
             bump(self.bug, self.counters.kind(op));
         }
         let real_start = Instant::now();
-        let start = self.clock.now();
+        // This bug reads its start later, under the guard.
+        let start = (self.bug != Bug::StartTimedUnderTheLock).then(|| self.clock.now());
         if let Err(rejected) = validate(&command)
             && self.bug == Bug::RejectedCountedOnlyAsError
         {
@@ -391,12 +416,34 @@ impl BrokenStore {
             let latency = match (self.bug, result) {
                 (Bug::RealClock, _) => real_start.elapsed(),
                 (Bug::RefusalTakesNoTime, Err(_)) => Duration::ZERO,
-                _ => self.clock.now().saturating_duration_since(start),
+                // (A refused command of the late-start bug starts when it is refused.)
+                _ => {
+                    let start = start.unwrap_or_else(|| self.clock.now());
+                    self.clock.now().saturating_duration_since(start)
+                }
             };
             self.count(op, result);
             self.latency[op.index()].record(latency);
         };
         match (self.bug, validate(&command), command) {
+            (Bug::StartTimedUnderTheLock, Ok(()), command) => {
+                let (result, start) = match command {
+                    Command::Get { key } => {
+                        let state = self.state.read();
+                        let start = self.clock.now();
+                        (Ok(state.machine.read(&key)), start)
+                    }
+                    write => {
+                        let mut state = self.state.write();
+                        let start = self.clock.now();
+                        (Ok(state.machine.write(write)), start)
+                    }
+                };
+                let latency = self.clock.now().saturating_duration_since(start);
+                self.count(op, &result);
+                self.latency[op.index()].record(latency);
+                result
+            }
             (
                 Bug::RecordedUnderTheGuard | Bug::ReadGuardKeptToTheEnd,
                 Ok(()),
@@ -456,6 +503,11 @@ impl BrokenStore {
                     c.misses.fetch_sub(1, Relaxed);
                     bump(self.bug, &c.hits);
                 }
+            }
+            (Op::Get, Ok(Response::Value { value, .. }))
+                if self.bug == Bug::EmptyValueIsMiss && value.is_empty() =>
+            {
+                bump(self.bug, &c.misses)
             }
             (Op::Get, Ok(Response::Value { .. })) => bump(self.bug, &c.hits),
             (Op::Get, Ok(_)) if self.bug != Bug::MissesAsDifference => bump(self.bug, &c.misses),
@@ -609,6 +661,9 @@ fn render(bug: Bug, stats: &Stats) -> String {
             "{family}_count{{op=\"{}\"}} {count}\n",
             op.label()
         ));
+    }
+    if bug == Bug::LinesJoined {
+        out.pop();
     }
     out
 }

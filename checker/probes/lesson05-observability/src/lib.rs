@@ -22,7 +22,10 @@ use reference::{HistogramSnapshot, Rejected, Stats};
 use state::{Command, Response};
 
 pub use criteria::{render_script, script};
-pub use rig::{FakeClock, Hold, Instrumented, Rig, held_inside, refusal_takes, set_latency};
+pub use rig::{
+    FakeClock, Hold, Instrumented, Rig, held_at_clock_reads, held_inside, refusal_takes,
+    set_latency,
+};
 
 // The adapter macro names these through `$crate`, so that a generated probe crate
 // can expand it with no dependency of its own on the reference.

@@ -38,6 +38,19 @@ thread_local! {
     static AT_NEXT_CLOCK_READ: RefCell<Option<Arc<Hold>>> = const { RefCell::new(None) };
     /// The watched locks this thread held when it last entered the state machine.
     static HELD_INSIDE: RefCell<Vec<LockId>> = const { RefCell::new(Vec::new()) };
+    /// For each clock read of this thread while watched: the locks it held then.
+    static HELD_AT_CLOCK_READS: RefCell<Vec<Vec<LockId>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// For each clock read the calling thread made while
+/// [`watching`](parking_lot::kvlab_watch::watching), in order, the watched locks it
+/// held at that moment; the list starts afresh after each call.
+pub fn held_at_clock_reads() -> Vec<Vec<LockId>> {
+    HELD_AT_CLOCK_READS.take()
+}
+
+fn held_locks() -> Vec<LockId> {
+    watch::held().into_iter().map(|(lock, _)| lock).collect()
 }
 
 /// The locks the calling thread held the last time it was inside the state machine
@@ -97,6 +110,9 @@ impl Rig {
     /// The calling thread's fake time; only the instrumented state machine moves it,
     /// and a refusal's time armed with [`refusal_takes`].
     pub fn now(&self) -> Instant {
+        if watch::watched() {
+            HELD_AT_CLOCK_READS.with_borrow_mut(|reads| reads.push(held_locks()));
+        }
         if let Some(hold) = AT_NEXT_CLOCK_READ.take() {
             hold.entered.open();
             hold.release.wait(HOLD_LIMIT);
@@ -132,9 +148,8 @@ impl Rig {
 
     /// Called by the instrumented state machine at the start of every operation.
     fn inside(&self, key: &str) {
-        let held = watch::held();
-        if !held.is_empty() {
-            HELD_INSIDE.set(held.into_iter().map(|(lock, _)| lock).collect());
+        if watch::watched() {
+            HELD_INSIDE.set(held_locks());
         }
         let latency = u64::try_from(LATENCY.get().as_nanos()).unwrap_or(u64::MAX);
         ELAPSED_NANOS.set(ELAPSED_NANOS.get().saturating_add(latency));
