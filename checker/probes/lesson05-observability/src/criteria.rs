@@ -864,10 +864,8 @@ fn stats_asks_for_no_lock<S: Subject>(subject: S, ctx: &Ctx) -> Verdict {
                     "a {kind} reads the clock for its start before it asks for the store's \
                      lock, so that its latency includes any wait for the lock"
                 ),
-                format!(
-                    "its first clock read came while it held the lock it holds inside the \
-                     state machine: a wait for that lock is left out of its latency"
-                ),
+                "its first clock read came while it held the lock it holds inside the \
+                 state machine: a wait for that lock is left out of its latency",
             )
             .with_hint(
                 "Read the start time first thing in execute, before the lock is asked for. \
