@@ -1,6 +1,7 @@
 //! The write path: numbers, the hook's order, and the order writes take effect in.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use probe_kit::{Ctx, Failure, Verdict};
 use reference::WriteError;
@@ -9,7 +10,7 @@ use state::{Command, Response};
 use super::{PHASE_LIMIT, doing_write, join_within, keys, random_write};
 use crate::Subject;
 use crate::history::{History, numbering_problem};
-use crate::lab::Lab;
+use crate::lab::{Hold, Lab};
 use probe_kit::sync::Crew;
 
 const WRITERS: usize = 4;
@@ -64,6 +65,73 @@ fn hammer<S: Subject>(subject: &S, ctx: &Ctx, stream: u64) -> Result<Hammered<S>
     Ok((lab, done.into_iter().flatten().collect(), store))
 }
 
+/// How long a second writer is given to get through the hook while the first is
+/// held at its first look at the state. A store that numbers inside the turnstile
+/// never lets it through, so a passing store always waits this long; a store that
+/// reads the number first lets it through at once.
+const LET_THROUGH: Duration = Duration::from_millis(500);
+
+/// By construction, not by luck: writer-b is held at its first access to the state.
+/// If it has taken the turnstile by then, as the rule asks, writer-a cannot reach the
+/// hook until writer-b goes on. If it has not (the number read before the turnstile),
+/// writer-a takes its number and its turn, and writer-b, let go, hands the hook the
+/// number it read before writer-a took it: the same one twice.
+fn number_taken_inside_the_turnstile<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
+    ctx.progress("writer-b held at its first look at the state, writer-a let in beside it");
+    let lab = Lab::new();
+    let store = Arc::new(subject.store(&lab));
+    let held = Arc::new(Hold::default());
+    let mut crew = Crew::new();
+    {
+        let (subject, store) = (subject.clone(), Arc::clone(&store));
+        let (lab, held) = (Arc::clone(&lab), Arc::clone(&held));
+        crew.spawn("writer-b", move |doing| {
+            let command = Command::set("b", "1");
+            lab.hold_first_state_access_here(Arc::clone(&held));
+            doing.set(doing_write(&command));
+            let answer = subject.write(&store, command);
+            held.arrived.open(); // a write that never looked at the state was not held
+            answer
+        });
+    }
+    held.arrived.wait(PHASE_LIMIT);
+    let a_in_hook = lab.watch_next_write();
+    {
+        let (subject, store) = (subject.clone(), Arc::clone(&store));
+        crew.spawn("writer-a", move |doing| {
+            let command = Command::set("a", "1");
+            doing.set(doing_write(&command));
+            subject.write(&store, command)
+        });
+    }
+    let let_through = a_in_hook.arrived.wait(LET_THROUGH);
+    held.release.open();
+    join_within(
+        crew,
+        PHASE_LIMIT,
+        "both writers finish once writer-b is let go",
+        "A writer held at its first look at the state keeps whatever it holds; a second \
+         writer that then never finishes waits for it in an order that can deadlock.",
+    )?;
+    match numbering_problem(&lab.log()) {
+        None => Ok(()),
+        Some(problem) => Err(Failure::new(
+            "the hook receives write #1, #2, #3, ... each exactly once, in that order",
+            problem,
+        )
+        .with_detail(if let_through {
+            "writer-b was held at its first look at the state, and writer-a got through the \
+             hook meanwhile: writer-b had read the state before it took the turnstile"
+        } else {
+            "writer-b was held at its first look at the state, while writer-a wrote beside it"
+        })
+        .with_hint(
+            "Take the turnstile first, then read global_seq() + 1 and hand the write to the \
+             hook: a number read before the turnstile is taken can be handed out twice.",
+        )),
+    }
+}
+
 fn where_(ctx: &Ctx) -> String {
     format!(
         "{WRITERS} writers doing {WRITES_EACH} random SETs and DELs each at the same time, \
@@ -73,6 +141,7 @@ fn where_(ctx: &Ctx) -> String {
 }
 
 pub fn sequence_gap_free<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
+    number_taken_inside_the_turnstile(subject, ctx)?;
     let (lab, done, _) = hammer(subject, ctx, 100)?;
     let log = lab.log();
     if let Some(problem) = numbering_problem(&log) {
