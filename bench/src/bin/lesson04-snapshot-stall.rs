@@ -81,7 +81,7 @@ fn write_file(path: &Path, bytes: &[u8]) {
     file.write_all(bytes).expect("write the snapshot");
     file.sync_all().expect("sync the snapshot");
     fs::rename(&temp, path).expect("rename the snapshot");
-    lesson04::sync_dir_of(path).expect("sync the directory");
+    lesson04::Disk::sync_dir_of(&lesson04::OsDisk, path).expect("sync the directory");
 }
 
 fn filled() -> state::Store {
@@ -241,7 +241,7 @@ fn main() {
         let twin = Arc::clone(twin);
         Arc::new(move |n| twin.write(Command::set(&format!("key-{:06}", n % KEYS as u64), "new")))
     };
-    let store = Arc::new(lesson04::Store::from_parts(state, lesson04::NoHook));
+    let store = Arc::new(lesson04::Store::from_parts(state, lesson04::NoHook, lesson04::OsDisk));
     let write_store: Arc<dyn Fn(u64) + Send + Sync> = {
         let store = Arc::clone(&store);
         Arc::new(move |n| {

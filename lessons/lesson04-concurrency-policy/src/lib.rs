@@ -27,7 +27,7 @@
 
 mod format;
 
-use std::fs::File;
+use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -183,20 +183,22 @@ pub struct SnapshotInfo {
 ///
 /// Lock order: `writer`, then `state`. Only the write path holds both, and it takes
 /// them in that order; every other path holds one lock at a time.
-pub struct Store<S = state::Store, H = NoHook> {
+pub struct Store<S = state::Store, H = NoHook, D = OsDisk> {
     /// The turnstile. Its holder is the only thread that may change the state, so
     /// the sequence number it reads from the state stays its own until it applies.
     /// It guards the hook: writes reach the hook one at a time, in sequence order.
     writer: Mutex<H>,
     /// The state. Readers share it; a writer takes it exclusively only to apply.
     state: RwLock<S>,
+    /// Where snapshots go. It needs no lock: each save has files of its own.
+    disk: D,
 }
 // ANCHOR_END: store
 
 impl Store {
     /// An empty store with lesson 01's state and no hook.
     pub fn new() -> Self {
-        Store::from_parts(state::Store::new(), NoHook)
+        Store::from_parts(state::Store::new(), NoHook, OsDisk)
     }
 }
 
@@ -206,11 +208,12 @@ impl Default for Store {
     }
 }
 
-impl<S: StateMachine, H: WriteHook> Store<S, H> {
-    pub fn from_parts(state: S, hook: H) -> Self {
+impl<S: StateMachine, H: WriteHook, D: Disk> Store<S, H, D> {
+    pub fn from_parts(state: S, hook: H, disk: D) -> Self {
         Store {
             writer: Mutex::new(hook),
             state: RwLock::new(state),
+            disk,
         }
     }
 
@@ -274,12 +277,13 @@ impl<S: StateMachine, H: WriteHook> Store<S, H> {
 
     // ANCHOR: save_snapshot
     /// Step 5. Saves a snapshot to `path` so that the file there is always a whole
-    /// snapshot, the old one or the new one, even if the machine stops halfway:
+    /// snapshot, the old one or the new one, even if the machine stops halfway. Every
+    /// file operation goes through `self.disk`, and none runs with a lock held:
     ///
-    /// 1. create a file at `temp_path_for(path)` and `write_snapshot` into it;
-    /// 2. `sync_all` the file, so its bytes are on disk before any name points at them
-    ///    (if 1 or 2 fails, remove the temporary file and return the error);
-    /// 3. `std::fs::rename` it over `path` (atomic: there is no moment with half a file);
+    /// 1. `create` a file at `temp_path_for(path)` and `write_snapshot` into it;
+    /// 2. `sync` the file, so its bytes are on disk before any name points at them
+    ///    (if 1 or 2 fails, `remove` the temporary file and return the error);
+    /// 3. `rename` it over `path` (atomic: there is no moment with half a file);
     /// 4. `sync_dir_of(path)`, so that the rename itself survives a crash;
     /// 5. tell the hook, `on_snapshot_saved(info.seq)`, holding no state lock.
     ///
@@ -291,9 +295,9 @@ impl<S: StateMachine, H: WriteHook> Store<S, H> {
 
     // ANCHOR: restore
     /// Step 7. A store holding exactly the snapshot in `path`: read the file with
-    /// `std::fs::read`, `decode` it (step 6), and wrap the state with `S::from_store`.
+    /// `disk.read`, `decode` it (step 6), and wrap the state with `S::from_store`.
     /// Any error is returned as it is; then nothing was loaded. Book: "Step 7: restore".
-    pub fn restore(path: &Path, hook: H) -> Result<Self, SnapshotError> {
+    pub fn restore(path: &Path, hook: H, disk: D) -> Result<Self, SnapshotError> {
         todo!("step 7: Store::restore")
     }
     // ANCHOR_END: restore
@@ -312,20 +316,71 @@ pub fn temp_path_for(path: &Path) -> PathBuf {
     );
     path.with_file_name(format!(".{name}.{}-{n}.tmp", std::process::id()))
 }
-
-/// Makes a rename into `path`'s directory survive a crash, by syncing the directory
-/// (the rename changed the directory, not the file). Only Unix can sync a directory.
-pub fn sync_dir_of(path: &Path) -> io::Result<()> {
-    #[cfg(unix)]
-    {
-        let dir = match path.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir,
-            _ => Path::new("."),
-        };
-        File::open(dir)?.sync_all()?;
-    }
-    #[cfg(not(unix))]
-    let _ = path;
-    Ok(())
-}
 // ANCHOR_END: file_helpers
+
+// ANCHOR: disk
+/// Every file operation the store makes, in one seam. A snapshot goes through these
+/// and nothing else, so that the checker can plug in a disk that notes each operation,
+/// holds a save in the middle of one and sees who is kept waiting meanwhile.
+/// [`OsDisk`] is the real one.
+pub trait Disk: Send + Sync {
+    /// A file open for writing.
+    type File: Write;
+    /// Creates the file at `path` (emptying it if it exists), for writing.
+    fn create(&self, path: &Path) -> io::Result<Self::File>;
+    /// Waits until everything written to `file` is on the disk itself.
+    fn sync(&self, file: &mut Self::File) -> io::Result<()>;
+    /// Renames `from` to `to`, replacing `to` in one step.
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
+    /// Makes a rename into `path`'s directory survive a crash: the rename changed the
+    /// directory, not the file, so the directory is what has to be synced.
+    fn sync_dir_of(&self, path: &Path) -> io::Result<()>;
+    /// Removes the file at `path`.
+    fn remove(&self, path: &Path) -> io::Result<()>;
+    /// The whole content of the file at `path`.
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>>;
+}
+
+/// The operating system's file system.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct OsDisk;
+
+impl Disk for OsDisk {
+    type File = File;
+
+    fn create(&self, path: &Path) -> io::Result<File> {
+        File::create(path)
+    }
+
+    fn sync(&self, file: &mut File) -> io::Result<()> {
+        file.sync_all()
+    }
+
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        fs::rename(from, to)
+    }
+
+    fn sync_dir_of(&self, path: &Path) -> io::Result<()> {
+        // Only Unix can open a directory to sync it.
+        #[cfg(unix)]
+        {
+            let dir = match path.parent() {
+                Some(dir) if !dir.as_os_str().is_empty() => dir,
+                _ => Path::new("."),
+            };
+            File::open(dir)?.sync_all()?;
+        }
+        #[cfg(not(unix))]
+        let _ = path;
+        Ok(())
+    }
+
+    fn remove(&self, path: &Path) -> io::Result<()> {
+        fs::remove_file(path)
+    }
+
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        fs::read(path)
+    }
+}
+// ANCHOR_END: disk

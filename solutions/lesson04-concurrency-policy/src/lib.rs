@@ -171,20 +171,22 @@ pub struct SnapshotInfo {
 ///
 /// Lock order: `writer`, then `state`. Only the write path holds both, and it takes
 /// them in that order; every other path holds one lock at a time.
-pub struct Store<S = state::Store, H = NoHook> {
+pub struct Store<S = state::Store, H = NoHook, D = OsDisk> {
     /// The turnstile. Its holder is the only thread that may change the state, so
     /// the sequence number it reads from the state stays its own until it applies.
     /// It guards the hook: writes reach the hook one at a time, in sequence order.
     writer: Mutex<H>,
     /// The state. Readers share it; a writer takes it exclusively only to apply.
     state: RwLock<S>,
+    /// Where snapshots go. It needs no lock: each save has files of its own.
+    disk: D,
 }
 // ANCHOR_END: store
 
 impl Store {
     /// An empty store with lesson 01's state and no hook.
     pub fn new() -> Self {
-        Store::from_parts(state::Store::new(), NoHook)
+        Store::from_parts(state::Store::new(), NoHook, OsDisk)
     }
 }
 
@@ -194,11 +196,12 @@ impl Default for Store {
     }
 }
 
-impl<S: StateMachine, H: WriteHook> Store<S, H> {
-    pub fn from_parts(state: S, hook: H) -> Self {
+impl<S: StateMachine, H: WriteHook, D: Disk> Store<S, H, D> {
+    pub fn from_parts(state: S, hook: H, disk: D) -> Self {
         Store {
             writer: Mutex::new(hook),
             state: RwLock::new(state),
+            disk,
         }
     }
 
@@ -279,21 +282,22 @@ impl<S: StateMachine, H: WriteHook> Store<S, H> {
     /// Saves a snapshot to `path` so that the file there is always a whole snapshot,
     /// the old one or the new one: write a temporary file, sync it, rename it over.
     pub fn save_snapshot(&self, path: &Path) -> Result<SnapshotInfo, SnapshotError> {
+        let disk = &self.disk;
         let temp = temp_path_for(path);
-        let written = File::create(&temp).and_then(|mut file| {
+        let written = disk.create(&temp).and_then(|mut file| {
             let info = self.write_snapshot(&mut file)?;
-            file.sync_all()?; // the data is on disk before the name points at it
+            disk.sync(&mut file)?; // the data is on disk before the name points at it
             Ok(info)
         });
         let info = match written {
             Ok(info) => info,
             Err(error) => {
-                let _ = fs::remove_file(&temp);
+                let _ = disk.remove(&temp);
                 return Err(error.into());
             }
         };
-        fs::rename(&temp, path)?; // atomic: readers see the old file or the new one
-        sync_dir_of(path)?; // and the rename itself survives a crash
+        disk.rename(&temp, path)?; // atomic: readers see the old file or the new one
+        disk.sync_dir_of(path)?; // and the rename itself survives a crash
         // No lock is held here, so taking the turnstile keeps the lock order.
         self.writer.lock().on_snapshot_saved(info.seq);
         Ok(info)
@@ -302,10 +306,10 @@ impl<S: StateMachine, H: WriteHook> Store<S, H> {
 
     // ANCHOR: restore
     /// A store holding exactly the snapshot in `path`, or the reason it was refused.
-    pub fn restore(path: &Path, hook: H) -> Result<Self, SnapshotError> {
-        let bytes = fs::read(path)?;
+    pub fn restore(path: &Path, hook: H, disk: D) -> Result<Self, SnapshotError> {
+        let bytes = disk.read(path)?;
         let state = decode(&bytes)?;
-        Ok(Store::from_parts(S::from_store(state), hook))
+        Ok(Store::from_parts(S::from_store(state), hook, disk))
     }
     // ANCHOR_END: restore
 }
@@ -323,23 +327,74 @@ pub fn temp_path_for(path: &Path) -> PathBuf {
     );
     path.with_file_name(format!(".{name}.{}-{n}.tmp", std::process::id()))
 }
-
-/// Makes a rename into `path`'s directory survive a crash, by syncing the directory
-/// (the rename changed the directory, not the file). Only Unix can sync a directory.
-pub fn sync_dir_of(path: &Path) -> io::Result<()> {
-    #[cfg(unix)]
-    {
-        let dir = match path.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir,
-            _ => Path::new("."),
-        };
-        File::open(dir)?.sync_all()?;
-    }
-    #[cfg(not(unix))]
-    let _ = path;
-    Ok(())
-}
 // ANCHOR_END: file_helpers
+
+// ANCHOR: disk
+/// Every file operation the store makes, in one seam. A snapshot goes through these
+/// and nothing else, so that the checker can plug in a disk that notes each operation,
+/// holds a save in the middle of one and sees who is kept waiting meanwhile.
+/// [`OsDisk`] is the real one.
+pub trait Disk: Send + Sync {
+    /// A file open for writing.
+    type File: Write;
+    /// Creates the file at `path` (emptying it if it exists), for writing.
+    fn create(&self, path: &Path) -> io::Result<Self::File>;
+    /// Waits until everything written to `file` is on the disk itself.
+    fn sync(&self, file: &mut Self::File) -> io::Result<()>;
+    /// Renames `from` to `to`, replacing `to` in one step.
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
+    /// Makes a rename into `path`'s directory survive a crash: the rename changed the
+    /// directory, not the file, so the directory is what has to be synced.
+    fn sync_dir_of(&self, path: &Path) -> io::Result<()>;
+    /// Removes the file at `path`.
+    fn remove(&self, path: &Path) -> io::Result<()>;
+    /// The whole content of the file at `path`.
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>>;
+}
+
+/// The operating system's file system.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct OsDisk;
+
+impl Disk for OsDisk {
+    type File = File;
+
+    fn create(&self, path: &Path) -> io::Result<File> {
+        File::create(path)
+    }
+
+    fn sync(&self, file: &mut File) -> io::Result<()> {
+        file.sync_all()
+    }
+
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        fs::rename(from, to)
+    }
+
+    fn sync_dir_of(&self, path: &Path) -> io::Result<()> {
+        // Only Unix can open a directory to sync it.
+        #[cfg(unix)]
+        {
+            let dir = match path.parent() {
+                Some(dir) if !dir.as_os_str().is_empty() => dir,
+                _ => Path::new("."),
+            };
+            File::open(dir)?.sync_all()?;
+        }
+        #[cfg(not(unix))]
+        let _ = path;
+        Ok(())
+    }
+
+    fn remove(&self, path: &Path) -> io::Result<()> {
+        fs::remove_file(path)
+    }
+
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        fs::read(path)
+    }
+}
+// ANCHOR_END: disk
 
 #[cfg(test)]
 mod tests {
@@ -382,7 +437,7 @@ mod tests {
         store.del("a").unwrap();
         let info = store.save_snapshot(&path).unwrap();
         assert_eq!((info.seq, info.entries), (3, 2));
-        let restored: Store = Store::restore(&path, NoHook).unwrap();
+        let restored: Store = Store::restore(&path, NoHook, OsDisk).unwrap();
         assert_eq!(restored.copy_state(), store.copy_state());
         assert_eq!(
             restored.set("c", "3"),

@@ -1,13 +1,16 @@
-//! The instruments the probe plugs into a store through its two seams: a state that
-//! can stand still when a chosen thread first touches it ([`LabState`]), and a write
-//! hook that records every write and can hold one writer inside the turnstile
-//! ([`Recorder`]). Both report to one [`Lab`].
+//! The instruments the probe plugs into a store through its three seams: a state that
+//! can stand still when a chosen thread first touches it ([`LabState`]), a write hook
+//! that records every write and can hold one writer inside the turnstile
+//! ([`Recorder`]), and a disk that notes every file operation and can hold a save in
+//! the middle of one ([`LabDisk`]). All three report to one [`Lab`].
 //!
 //! With them, "readers keep going while a writer is in its slow phase" is not a
 //! matter of timing: the writer is *parked* in the hook until the probe lets it go,
 //! and the readers either finish meanwhile or are stuck behind a lock.
 
-use std::path::PathBuf;
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::{self, ThreadId};
@@ -52,6 +55,73 @@ pub struct SavedNotice {
     pub file_then: Option<Vec<u8>>,
 }
 
+/// A file operation, by kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DiskOp {
+    Create,
+    Write,
+    Sync,
+    Rename,
+    SyncDir,
+    Remove,
+    Read,
+}
+
+impl DiskOp {
+    /// The operations of a save, in the order a save makes them.
+    pub const OF_A_SAVE: [DiskOp; 5] = [
+        DiskOp::Create,
+        DiskOp::Write,
+        DiskOp::Sync,
+        DiskOp::Rename,
+        DiskOp::SyncDir,
+    ];
+
+    /// The operation as the `Disk` method a store calls for it.
+    pub fn call(self) -> &'static str {
+        match self {
+            DiskOp::Create => "disk.create(temp)",
+            DiskOp::Write => "a write to the file disk.create gave",
+            DiskOp::Sync => "disk.sync(file)",
+            DiskOp::Rename => "disk.rename(temp, path)",
+            DiskOp::SyncDir => "disk.sync_dir_of(path)",
+            DiskOp::Remove => "disk.remove(..)",
+            DiskOp::Read => "disk.read(..)",
+        }
+    }
+}
+
+/// What happened on the lab's disk, and when the hook heard of a saved snapshot, in
+/// the order it happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DiskEvent {
+    Create(PathBuf),
+    Write(PathBuf, usize),
+    Sync(PathBuf),
+    Rename { from: PathBuf, to: PathBuf },
+    SyncDir(PathBuf),
+    Remove(PathBuf),
+    Read(PathBuf),
+    /// `on_snapshot_saved(seq)`.
+    Saved(u64),
+}
+
+impl std::fmt::Display for DiskEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = |path: &Path| path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        match self {
+            DiskEvent::Create(path) => write!(f, "create {}", name(path)),
+            DiskEvent::Write(path, n) => write!(f, "write {n} bytes to {}", name(path)),
+            DiskEvent::Sync(path) => write!(f, "sync {}", name(path)),
+            DiskEvent::Rename { from, to } => write!(f, "rename {} to {}", name(from), name(to)),
+            DiskEvent::SyncDir(path) => write!(f, "sync the directory of {}", name(path)),
+            DiskEvent::Remove(path) => write!(f, "remove {}", name(path)),
+            DiskEvent::Read(path) => write!(f, "read {}", name(path)),
+            DiskEvent::Saved(seq) => write!(f, "on_snapshot_saved({seq})"),
+        }
+    }
+}
+
 /// Everything the instruments saw during one criterion.
 pub struct Lab {
     /// Every write the hook has finished receiving, in the order it received them.
@@ -77,6 +147,12 @@ pub struct Lab {
     /// had taken effect at its first and at its latest access to the store's state.
     copy_watch: Mutex<Option<CopyWatch>>,
     copy_watch_armed: AtomicBool,
+    /// Every operation on the lab's disk, and every saved-snapshot notice.
+    journal: Mutex<Vec<DiskEvent>>,
+    /// The next disk operation of this kind parks here.
+    disk_hold: Mutex<Option<(DiskOp, Arc<Hold>)>>,
+    /// The next disk operation of this kind fails, as a full disk would.
+    disk_fault: Mutex<Option<DiskOp>>,
 }
 
 struct CopyWatch {
@@ -104,6 +180,9 @@ impl Lab {
             applied: AtomicU64::new(0),
             copy_watch: Mutex::new(None),
             copy_watch_armed: AtomicBool::new(false),
+            journal: Mutex::new(Vec::new()),
+            disk_hold: Mutex::new(None),
+            disk_fault: Mutex::new(None),
         }
     }
 
@@ -166,6 +245,61 @@ impl Lab {
         (watch.latest != first).then_some((first, watch.latest))
     }
 
+    /// Takes what the disk journal holds, leaving it empty.
+    pub fn take_journal(&self) -> Vec<DiskEvent> {
+        std::mem::take(&mut self.journal.lock())
+    }
+
+    /// Parks the next disk operation of kind `op` before it is made.
+    pub fn hold_next_disk_op(&self, op: DiskOp) -> Arc<Hold> {
+        let hold = Arc::new(Hold::default());
+        *self.disk_hold.lock() = Some((op, Arc::clone(&hold)));
+        hold
+    }
+
+    /// Whether a disk hold is still waiting for its operation.
+    pub fn disk_hold_pending(&self) -> bool {
+        self.disk_hold.lock().is_some()
+    }
+
+    /// Forgets a disk hold that nothing reached.
+    pub fn clear_disk_hold(&self) {
+        self.disk_hold.lock().take();
+    }
+
+    /// Makes the next disk operation of kind `op` fail, as a full disk would.
+    pub fn fail_next_disk_op(&self, op: DiskOp) {
+        *self.disk_fault.lock() = Some(op);
+    }
+
+    /// One disk operation: parked if a hold waits for it, failed if a fault does,
+    /// journaled if it is made.
+    fn disk_op<T>(&self, op: DiskOp, event: DiskEvent, make: impl FnOnce() -> io::Result<T>) -> io::Result<T> {
+        let hold = {
+            let mut armed = self.disk_hold.lock();
+            match armed.as_ref() {
+                Some((kind, _)) if *kind == op => armed.take().map(|(_, hold)| hold),
+                _ => None,
+            }
+        };
+        if let Some(hold) = hold {
+            hold.park();
+        }
+        let fault = {
+            let mut armed = self.disk_fault.lock();
+            (*armed == Some(op)).then(|| armed.take())
+        };
+        if fault.is_some() {
+            return Err(io::Error::other(format!(
+                "no space left on the device (the checker failed this {} on purpose)",
+                op.call()
+            )));
+        }
+        let made = make()?;
+        self.journal.lock().push(event);
+        Ok(made)
+    }
+
     /// Reads this file whenever the hook hears that a snapshot was saved.
     pub fn watch_file(&self, path: PathBuf) {
         *self.watched_file.lock() = Some(path);
@@ -186,6 +320,7 @@ impl Lab {
         let watched = self.watched_file.lock().clone();
         let file_then = watched.and_then(|path| std::fs::read(path).ok());
         self.saved.lock().push(SavedNotice { seq, file_then });
+        self.journal.lock().push(DiskEvent::Saved(seq));
     }
 
     fn state_accessed(&self, original: bool) {
@@ -339,6 +474,84 @@ impl Recorder {
 
     pub fn on_snapshot_saved(&mut self, seq: u64) {
         self.lab.snapshot_saved(seq);
+    }
+}
+
+/// The disk the probe plugs in: the real file system, with every operation
+/// journaled, and any one of them held or failed on request.
+pub struct LabDisk {
+    lab: Arc<Lab>,
+}
+
+impl LabDisk {
+    pub fn new(lab: &Arc<Lab>) -> Self {
+        LabDisk {
+            lab: Arc::clone(lab),
+        }
+    }
+
+    pub fn create(&self, path: &Path) -> io::Result<LabFile> {
+        let file = self.lab.disk_op(DiskOp::Create, DiskEvent::Create(path.to_owned()), || {
+            File::create(path)
+        })?;
+        Ok(LabFile {
+            file,
+            path: path.to_owned(),
+            lab: Arc::clone(&self.lab),
+        })
+    }
+
+    pub fn sync(&self, file: &mut LabFile) -> io::Result<()> {
+        self.lab
+            .disk_op(DiskOp::Sync, DiskEvent::Sync(file.path.clone()), || file.file.sync_all())
+    }
+
+    pub fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        let event = DiskEvent::Rename {
+            from: from.to_owned(),
+            to: to.to_owned(),
+        };
+        self.lab.disk_op(DiskOp::Rename, event, || fs::rename(from, to))
+    }
+
+    pub fn sync_dir_of(&self, path: &Path) -> io::Result<()> {
+        self.lab.disk_op(DiskOp::SyncDir, DiskEvent::SyncDir(path.to_owned()), || {
+            let dir = match path.parent() {
+                Some(dir) if !dir.as_os_str().is_empty() => dir,
+                _ => Path::new("."),
+            };
+            File::open(dir)?.sync_all()
+        })
+    }
+
+    pub fn remove(&self, path: &Path) -> io::Result<()> {
+        self.lab
+            .disk_op(DiskOp::Remove, DiskEvent::Remove(path.to_owned()), || fs::remove_file(path))
+    }
+
+    pub fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        self.lab
+            .disk_op(DiskOp::Read, DiskEvent::Read(path.to_owned()), || fs::read(path))
+    }
+}
+
+/// A file the lab's disk created: its writes are journaled, and can be held or failed.
+pub struct LabFile {
+    file: File,
+    path: PathBuf,
+    lab: Arc<Lab>,
+}
+
+impl Write for LabFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let (file, path) = (&mut self.file, &self.path);
+        self.lab.disk_op(DiskOp::Write, DiskEvent::Write(path.clone(), buf.len()), || {
+            file.write_all(buf).map(|()| buf.len())
+        })
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
     }
 }
 

@@ -7,8 +7,9 @@
 //! friends), which [`adapt_crate!`] converts to and from.
 //!
 //! Every store under test is built over the probe's instruments ([`lab`]): a state
-//! that can pause and checks each change against the hook, and a hook that records
-//! every write and can hold a writer in the turnstile.
+//! that can pause and checks each change against the hook, a hook that records
+//! every write and can hold a writer in the turnstile, and a disk that journals
+//! every file operation and can hold a save in the middle of one.
 
 mod criteria;
 pub mod fixtures;
@@ -96,6 +97,38 @@ macro_rules! adapt_crate {
             }
         }
 
+        impl $krate::Disk for Seam<$crate::lab::LabDisk> {
+            type File = $crate::lab::LabFile;
+
+            fn create(&self, path: &::std::path::Path) -> ::std::io::Result<Self::File> {
+                self.0.create(path)
+            }
+
+            fn sync(&self, file: &mut Self::File) -> ::std::io::Result<()> {
+                self.0.sync(file)
+            }
+
+            fn rename(
+                &self,
+                from: &::std::path::Path,
+                to: &::std::path::Path,
+            ) -> ::std::io::Result<()> {
+                self.0.rename(from, to)
+            }
+
+            fn sync_dir_of(&self, path: &::std::path::Path) -> ::std::io::Result<()> {
+                self.0.sync_dir_of(path)
+            }
+
+            fn remove(&self, path: &::std::path::Path) -> ::std::io::Result<()> {
+                self.0.remove(path)
+            }
+
+            fn read(&self, path: &::std::path::Path) -> ::std::io::Result<Vec<u8>> {
+                self.0.read(path)
+            }
+        }
+
         impl $subject {
             fn write_error(error: $krate::WriteError) -> $crate::reference::WriteError {
                 use $crate::reference::WriteError as R;
@@ -134,12 +167,17 @@ macro_rules! adapt_crate {
         }
 
         impl $crate::Subject for $subject {
-            type Store = $krate::Store<Seam<$crate::lab::LabState>, Seam<$crate::lab::Recorder>>;
+            type Store = $krate::Store<
+                Seam<$crate::lab::LabState>,
+                Seam<$crate::lab::Recorder>,
+                Seam<$crate::lab::LabDisk>,
+            >;
 
             fn store(&self, lab: &::std::sync::Arc<$crate::lab::Lab>) -> Self::Store {
                 $krate::Store::from_parts(
                     Seam($crate::lab::LabState::new(lab)),
                     Seam($crate::lab::Recorder::new(lab)),
+                    Seam($crate::lab::LabDisk::new(lab)),
                 )
             }
 
@@ -187,8 +225,12 @@ macro_rules! adapt_crate {
                 path: &::std::path::Path,
                 lab: &::std::sync::Arc<$crate::lab::Lab>,
             ) -> Result<Self::Store, $crate::reference::SnapshotError> {
-                $krate::Store::restore(path, Seam($crate::lab::Recorder::new(lab)))
-                    .map_err(Self::snapshot_error)
+                $krate::Store::restore(
+                    path,
+                    Seam($crate::lab::Recorder::new(lab)),
+                    Seam($crate::lab::LabDisk::new(lab)),
+                )
+                .map_err(Self::snapshot_error)
             }
 
             fn decode(

@@ -61,6 +61,16 @@ pub const READERS_NOT_BLOCKED: Info = Info {
     deadline_secs: 30,
 };
 
+pub const READERS_SIDE_BY_SIDE: Info = Info {
+    id: "readers-side-by-side",
+    title: "two readers, or a reader and a snapshot's copy, are inside the state at once",
+    hint: "Reads never change the state, so they share it: get() and copy_state() take the \
+           state's lock on its shared side. A write lock, or a Mutex, around a read lets only \
+           one reader in at a time.",
+    book: "lesson04-concurrency-policy.html#step-2-reads-share-the-state",
+    deadline_secs: 30,
+};
+
 pub const SNAPSHOT_CONSISTENT: Info = Info {
     id: "snapshot-consistent",
     title: "a snapshot taken while writers run equals the replay of the log up to its seq",
@@ -73,20 +83,21 @@ pub const SNAPSHOT_CONSISTENT: Info = Info {
 
 pub const SNAPSHOT_OUTSIDE_LOCK: Info = Info {
     id: "snapshot-outside-lock",
-    title: "writers and readers complete while a snapshot is being written out",
-    hint: "Let the guard go before you encode and write: copy_state() returns an owned \
-           copy, so write_snapshot can write it with no lock held. A guard kept in a \
-           variable lives until the end of its block.",
+    title: "writers and readers complete while a snapshot is written out or saved, at every file operation",
+    hint: "Hold a lock only for the copy: copy_state() returns an owned copy, so the \
+           encoding, the writes and every file operation of save_snapshot (create, sync, \
+           rename, the directory's sync) run with no lock held. A guard kept in a variable \
+           lives until the end of its block.",
     book: "lesson04-concurrency-policy.html#step-4-write-the-snapshot-outside-any-lock",
     deadline_secs: 30,
 };
 
 pub const SNAPSHOT_FILE_ATOMIC: Info = Info {
     id: "snapshot-file-atomic",
-    title: "saving replaces the file in one step, then tells the hook",
-    hint: "Write to temp_path_for(path), sync_all, rename over path, sync_dir_of(path), \
-           and only then call on_snapshot_saved. Writing into path itself truncates the \
-           old snapshot before the new one is whole.",
+    title: "a save replaces the file in one step and makes it durable before telling the hook; a failed save changes nothing",
+    hint: "Through self.disk: create temp_path_for(path), write, sync, rename over path, \
+           sync_dir_of(path), and only then on_snapshot_saved. If writing or syncing fails, \
+           remove the temporary file and return the error.",
     book: "lesson04-concurrency-policy.html#step-5-replace-the-file-in-one-step",
     deadline_secs: 30,
 };
@@ -138,6 +149,7 @@ pub fn all<S: Subject>() -> Vec<Criterion<S>> {
         Criterion::new(&STATE_FOLLOWS_LOG, writes::state_follows_log),
         Criterion::new(&READS_CONSISTENT, reads::reads_consistent),
         Criterion::new(&READERS_NOT_BLOCKED, reads::readers_not_blocked),
+        Criterion::new(&READERS_SIDE_BY_SIDE, reads::readers_side_by_side),
         Criterion::new(&SNAPSHOT_CONSISTENT, snapshots::snapshot_consistent),
         Criterion::new(&SNAPSHOT_OUTSIDE_LOCK, snapshots::snapshot_outside_lock),
         Criterion::new(&SNAPSHOT_FILE_ATOMIC, snapshots::snapshot_file_atomic),

@@ -166,6 +166,81 @@ pub fn readers_not_blocked<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
     Ok(())
 }
 
+pub fn readers_side_by_side<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
+    let lab = Lab::new();
+    let keys = keys(4);
+    let store = prefilled(subject, &lab, &keys)?;
+    ctx.progress("a get held inside the state while another get runs");
+    let reader = {
+        let (subject, store) = (subject.clone(), Arc::clone(&store));
+        move || {
+            subject.get(&store, "k0");
+        }
+    };
+    beside_one_inside(subject, &store, &lab, "get(\"k0\")", reader, READERS_SHARE)?;
+    ctx.progress("a copy_state held inside the state while a get runs");
+    let copy = {
+        let (subject, store) = (subject.clone(), Arc::clone(&store));
+        move || {
+            subject.copy_state(&store);
+        }
+    };
+    beside_one_inside(subject, &store, &lab, "copy_state()", copy, COPY_SHARES)
+}
+
+const READERS_SHARE: &str = "Two readers must be able to be inside the state at the same \
+    moment: that is what a reader-writer lock is for. A read never changes the state, so \
+    get() takes the state's lock on its shared side (read()), never write() or a Mutex.";
+
+const COPY_SHARES: &str = "A copy only reads the state: copy_state() takes the shared side \
+    (read()), so readers carry on while it copies and only writers wait for it.";
+
+/// Holds `first` (a reading call) at its first access to the state, and checks that a
+/// `get` made meanwhile finishes.
+fn beside_one_inside<S: Subject>(
+    subject: &S,
+    store: &Arc<S::Store>,
+    lab: &Arc<Lab>,
+    first_call: &str,
+    first: impl FnOnce() + Send + 'static,
+    why: &str,
+) -> Verdict {
+    let hold = Arc::new(Hold::default());
+    let mut inside = Crew::new();
+    {
+        let (lab, hold, call) = (Arc::clone(lab), Arc::clone(&hold), first_call.to_owned());
+        inside.spawn("reader-inside", move |doing| {
+            lab.hold_first_state_access_here(Arc::clone(&hold));
+            doing.set(format_args!("{call}, held inside the state"));
+            first();
+            hold.arrived.open();
+        });
+    }
+    if !hold.arrived.wait(BLOCKED_AFTER) {
+        return Err(Failure::new(
+            format!("{first_call}, alone with the store, reaches the state"),
+            "it had not touched the state yet",
+        ));
+    }
+    let mut beside = Crew::new();
+    {
+        let (subject, store) = (subject.clone(), Arc::clone(store));
+        beside.spawn("reader-beside", move |doing| {
+            doing.set("get(\"k1\")");
+            subject.get(&store, "k1");
+        });
+    }
+    let verdict = join_within(
+        beside,
+        BLOCKED_AFTER,
+        &format!("get(\"k1\") finishes while {first_call} is inside the state"),
+        why,
+    );
+    hold.release.open();
+    join_within(inside, PHASE_LIMIT, &format!("{first_call} finishes once let go"), "")?;
+    verdict.map(|_| ())
+}
+
 pub fn reads_consistent<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
     held_write_is_invisible(subject, ctx)?;
     reads_under_load(subject, ctx)

@@ -3,6 +3,7 @@
 
 use std::fs::{self, File};
 use std::io::{self, Read as _, Write};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -18,7 +19,7 @@ use super::{
 };
 use crate::Subject;
 use crate::history::{History, numbering_problem, state_difference};
-use crate::lab::{Hold, Lab};
+use crate::lab::{DiskEvent, DiskOp, Hold, Lab};
 use probe_kit::sync::Crew;
 
 /// Reads a snapshot's bytes back, without judging whether the state in it could be:
@@ -262,6 +263,12 @@ impl Write for SlowSink {
 }
 
 pub fn snapshot_outside_lock<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
+    written_out_beside_others(subject, ctx)?;
+    saved_beside_others(subject, ctx)
+}
+
+/// `write_snapshot`, held in its first write to the output, keeps nobody waiting.
+fn written_out_beside_others<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
     let lab = Lab::new();
     let keys = keys(30);
     let store = prefilled(subject, &lab, &keys)?;
@@ -354,6 +361,115 @@ pub fn snapshot_outside_lock<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
     matches_history(&state, &history, "the snapshot written during the writes")
 }
 
+/// `save_snapshot`, held in each of its file operations in turn, keeps nobody
+/// waiting: whatever function of the store makes the operation, no lock a writer or
+/// a reader needs may be held across it.
+fn saved_beside_others<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
+    let scratch = Scratch::new(ctx, "outside");
+    let path = scratch.path("store.snap");
+    let lab = Lab::new();
+    let keys = keys(20);
+    let store = prefilled(subject, &lab, &keys)?;
+    for op in DiskOp::OF_A_SAVE {
+        ctx.progress(format_args!("a save held in {}", op.call()));
+        let hold = lab.hold_next_disk_op(op);
+        let mut snapshot = Crew::new();
+        {
+            let (subject, store, path, hold) =
+                (subject.clone(), Arc::clone(&store), path.clone(), Arc::clone(&hold));
+            snapshot.spawn("snapshot", move |doing| {
+                // A save that ends (or panics) without making `op` says so here.
+                let _ended = ArrivesOnDrop(hold);
+                doing.set(format_args!("save_snapshot(..), held in {}", op.call()));
+                subject
+                    .save_snapshot(&store, &path)
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            });
+        }
+        if !hold.arrived.wait(BLOCKED_AFTER) {
+            return Err(stuck_save(snapshot, op));
+        }
+        if lab.disk_hold_pending() {
+            // The save ended without making this operation: snapshot-file-atomic says
+            // what is missing; here there is nothing to hold.
+            lab.clear_disk_hold();
+            join_within(snapshot, PHASE_LIMIT, "the save finishes", "")?;
+            continue;
+        }
+        let mut crew = Crew::new();
+        {
+            let (subject, store) = (subject.clone(), Arc::clone(&store));
+            let command = Command::set(&keys[0], &format!("during-{op:?}"));
+            crew.spawn("writer", move |doing| {
+                doing.set(doing_write(&command));
+                let _ = subject.write(&store, command);
+            });
+        }
+        {
+            let (subject, store, key) = (subject.clone(), Arc::clone(&store), keys[1].clone());
+            crew.spawn("reader", move |doing| {
+                doing.set(format_args!("get({key:?})"));
+                subject.get(&store, &key);
+            });
+        }
+        let kept_waiting = join_within(
+            crew,
+            BLOCKED_AFTER,
+            &format!("a write and a read finish while save_snapshot is in {}", op.call()),
+            &format!(
+                "The save was held in {}. A lock it held there kept these threads waiting, \
+                 and on a real disk they would wait as long as the operation takes (a sync \
+                 takes milliseconds). Every file operation of a snapshot runs with no lock \
+                 of the store held: copy under the lock, let the guard go, then create, \
+                 write, sync and rename.",
+                op.call()
+            ),
+        );
+        hold.release.open();
+        let saved = join_within(
+            snapshot,
+            PHASE_LIMIT,
+            "the held save finishes once it is let go",
+            "",
+        );
+        kept_waiting?;
+        if let Some(Err(error)) = saved?.into_iter().next() {
+            return Err(Failure::new(
+                "save_snapshot succeeds",
+                format!("it failed: {error}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Opens a hold's `arrived` when dropped, even by a panic.
+struct ArrivesOnDrop(Arc<Hold>);
+
+impl Drop for ArrivesOnDrop {
+    fn drop(&mut self) {
+        self.0.arrived.open();
+    }
+}
+
+/// The failure for a save that never reached the disk operation it was to be held in.
+fn stuck_save(snapshot: Crew<Result<(), String>>, op: DiskOp) -> Failure {
+    match snapshot.join_by(Instant::now()) {
+        Ok(_) => Failure::new(
+            format!("save_snapshot reaches {}", op.call()),
+            "it finished without it",
+        ),
+        Err(threads) => stuck(
+            format!("save_snapshot, alone with the store, reaches {}", op.call()),
+            &threads,
+            BLOCKED_AFTER,
+            "Nobody else was using the store, so the save waits for itself: a lock taken \
+             twice on one thread (a guard still alive when the same lock is asked for again).",
+        ),
+    }
+}
+
 pub fn snapshot_file_atomic<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
     let scratch = Scratch::new(ctx, "atomic");
     let path = scratch.path("store.snap");
@@ -371,6 +487,7 @@ pub fn snapshot_file_atomic<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
         )
     })?;
     told_after_the_file(&lab, first.seq, &old)?;
+    made_durable_in_order(&lab.take_journal(), &path, first.seq)?;
     let mut old_file = File::open(&path).expect("the snapshot just read can be opened");
 
     // A bigger state, so that writing the next file takes a moment to watch.
@@ -449,14 +566,7 @@ pub fn snapshot_file_atomic<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
             format!("a read during the save found {found}"),
         ));
     }
-    let left: Vec<String> = fs::read_dir(scratch.dir())
-        .map(|entries| {
-            entries
-                .filter_map(|e| e.ok())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
+    let left = files_in(scratch.dir());
     if left != ["store.snap"] {
         return Err(Failure::new(
             "after the save, the directory holds only the snapshot (no temporary file left)",
@@ -473,7 +583,187 @@ pub fn snapshot_file_atomic<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
             format!("it holds sequence {}", state.global_seq()),
         ));
     }
-    told_after_the_file(&lab, second.seq, &new)
+    told_after_the_file(&lab, second.seq, &new)?;
+    made_durable_in_order(&lab.take_journal(), &path, second.seq)?;
+    for op in [DiskOp::Write, DiskOp::Sync] {
+        ctx.progress(format_args!("a save whose {} fails", op.call()));
+        failed_save_changes_nothing(subject, &store, &lab, &scratch, op, &new)?;
+    }
+    Ok(())
+}
+
+/// The journal of one save, as a reader follows it: `create a, write n bytes to a, ...`.
+fn render_journal(events: &[DiskEvent]) -> String {
+    if events.is_empty() {
+        return "no operation on the store's Disk at all".to_owned();
+    }
+    let mut shown: Vec<String> = Vec::new();
+    let mut written = 0;
+    for (at, event) in events.iter().enumerate() {
+        // A run of writes to one file reads as one step.
+        if let DiskEvent::Write(path, n) = event {
+            written += n;
+            if matches!(events.get(at + 1), Some(DiskEvent::Write(next, _)) if next == path) {
+                continue;
+            }
+            shown.push(DiskEvent::Write(path.clone(), written).to_string());
+            written = 0;
+        } else {
+            shown.push(event.to_string());
+        }
+    }
+    shown.join(", ")
+}
+
+/// A save's file operations, in the only order that leaves a whole, durable snapshot
+/// at `path` before anyone is told: create a temporary file beside it, write it, sync
+/// it, rename it over `path`, sync the directory, then `on_snapshot_saved(seq)`.
+fn made_durable_in_order(events: &[DiskEvent], path: &Path, seq: u64) -> Verdict {
+    let seen = || format!("the save did: {}", render_journal(events));
+    let fail = |expected: String, why: &str| Err(Failure::new(expected, seen()).with_detail(why));
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let position = |wanted: &dyn Fn(&DiskEvent) -> bool| events.iter().position(|e| wanted(e));
+    let Some(temp) = events.iter().find_map(|e| match e {
+        DiskEvent::Create(created) => Some(created.clone()),
+        _ => None,
+    }) else {
+        return fail(
+            "save_snapshot creates its file through the store's Disk (disk.create)".into(),
+            "Every file operation of a snapshot goes through the Disk the store was given, \
+             so that the checker can see when each one runs and what is held meanwhile. A \
+             file made with std::fs directly is one it cannot see.",
+        );
+    };
+    if temp == path {
+        return fail(
+            format!("save_snapshot writes a temporary file, not {name} itself"),
+            "Creating the snapshot file empties the old snapshot at once: until the last \
+             byte is written, the only snapshot on disk is a torn one. Write \
+             temp_path_for(path), then rename it over path.",
+        );
+    }
+    if temp.parent() != path.parent() {
+        return fail(
+            format!("the temporary file is in {name}'s directory"),
+            "A rename replaces a file in one step only within one file system; a temporary \
+             file elsewhere may be copied instead, byte by byte. temp_path_for(path) gives \
+             a name beside path.",
+        );
+    }
+    let is_write = |e: &DiskEvent| matches!(e, DiskEvent::Write(p, _) if *p == temp);
+    let Some(last_write) = events.iter().rposition(is_write) else {
+        return fail(
+            "the snapshot is written into the file that disk.create gave".into(),
+            "Write the snapshot into the created file (write_snapshot takes any writer).",
+        );
+    };
+    let renamed = position(&|e| matches!(e, DiskEvent::Rename { from, to } if *from == temp && to == path));
+    let synced = events[last_write..]
+        .iter()
+        .position(|e| matches!(e, DiskEvent::Sync(p) if *p == temp))
+        .map(|at| last_write + at);
+    let Some(renamed) = renamed else {
+        return fail(
+            format!("the temporary file is renamed over {name} (disk.rename)"),
+            "Only a rename puts the new snapshot in place in one step.",
+        );
+    };
+    match synced {
+        Some(synced) if synced < renamed => {}
+        _ => {
+            return fail(
+                "the temporary file is synced after its last write and before the rename".into(),
+                "Without disk.sync(file) first, a crash soon after the rename can leave the \
+                 name pointing at a file whose bytes never reached the disk: an empty or torn \
+                 snapshot where a whole one was.",
+            );
+        }
+    }
+    let same_dir = |p: &Path| p.parent() == path.parent();
+    let dir_synced = events[renamed..]
+        .iter()
+        .position(|e| matches!(e, DiskEvent::SyncDir(p) if same_dir(p)))
+        .map(|at| renamed + at);
+    let Some(dir_synced) = dir_synced else {
+        return fail(
+            "the directory is synced after the rename (disk.sync_dir_of(path))".into(),
+            "The rename changed the directory, not the file: until the directory is synced, \
+             a crash can undo the rename and bring the old snapshot back.",
+        );
+    };
+    match position(&|e| *e == DiskEvent::Saved(seq)) {
+        Some(told) if told > dir_synced => Ok(()),
+        Some(_) => fail(
+            format!("on_snapshot_saved({seq}) comes once the rename is durable, after the directory sync"),
+            "The hook may let the log drop what the snapshot holds: it must hear of the \
+             snapshot only once a crash can no longer take the snapshot away.",
+        ),
+        None => fail(
+            format!("the hook hears on_snapshot_saved({seq}) at the end of the save"),
+            "Tell the hook last, holding no state lock.",
+        ),
+    }
+}
+
+/// A save whose `op` fails returns the error, leaves the old snapshot in place, leaves
+/// no temporary file behind, and tells the hook nothing.
+fn failed_save_changes_nothing<S: Subject>(
+    subject: &S,
+    store: &S::Store,
+    lab: &Lab,
+    scratch: &Scratch,
+    op: DiskOp,
+    old: &[u8],
+) -> Verdict {
+    let path = scratch.path("store.snap");
+    let _ = subject.write(store, Command::set("after-the-last-save", "x"));
+    lab.fail_next_disk_op(op);
+    let saved = subject.save_snapshot(store, &path);
+    let events = lab.take_journal();
+    let when = format!("when {} fails", op.call());
+    if saved.is_ok() {
+        return Err(Failure::new(
+            format!("{when}, save_snapshot returns the error"),
+            "it returned Ok",
+        )
+        .with_detail("A save that could not write or sync its file has saved nothing; say so."));
+    }
+    if fs::read(&path).ok().as_deref() != Some(old) {
+        return Err(Failure::new(
+            format!("{when}, the old snapshot stays in place"),
+            format!("{} no longer holds it; the save did: {}", path.display(), render_journal(&events)),
+        ));
+    }
+    let left = files_in(scratch.dir());
+    if left != ["store.snap"] {
+        return Err(Failure::new(
+            format!("{when}, the temporary file is removed (disk.remove)"),
+            format!("the directory holds {left:?}"),
+        )
+        .with_detail(
+            "A failed save that leaves its temporary file behind fills the disk a little more \
+             each time it fails. Remove it before returning the error.",
+        ));
+    }
+    if let Some(DiskEvent::Saved(seq)) = events.iter().find(|e| matches!(e, DiskEvent::Saved(_))) {
+        return Err(Failure::new(
+            format!("{when}, the hook hears nothing"),
+            format!("it heard on_snapshot_saved({seq})"),
+        ));
+    }
+    Ok(())
+}
+
+/// The names of the files in `dir`.
+fn files_in(dir: &Path) -> Vec<String> {
+    fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The hook was told about the snapshot `seq` once, when the file already held it.
