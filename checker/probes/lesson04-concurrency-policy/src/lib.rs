@@ -16,6 +16,7 @@ pub mod fixtures;
 pub mod hints;
 mod history;
 pub mod lab;
+mod variants;
 
 use std::io::{self, Write};
 use std::path::Path;
@@ -263,9 +264,10 @@ pub fn probe<S: Subject + 'static>(subject: S) -> Box<dyn Probe> {
     Box::new(Graded::new(subject, criteria::all()).amend_failures(criteria::with_seed))
 }
 
-/// What the checker compiles in for lesson 04: the reference and the fixtures.
+/// What the checker compiles in for lesson 04: the reference, the correct variants and
+/// the fixtures.
 pub const BUILTINS: probe_kit::Builtins = probe_kit::Builtins {
     reference: || probe(Reference),
     fixtures: fixtures::FIXTURES,
-    variants: &[],
+    variants: variants::VARIANTS,
 };

@@ -1,0 +1,52 @@
+//! Correct designs of lesson 04 that differ from the reference: the turnstile as an
+//! upgradable read of the state's own lock, a copy-on-write state behind an `Arc`, and
+//! std's locks with a buffered, self-cleaning save. Every criterion must accept each of
+//! them; a criterion that rejects one grades the reference's code, not the rule.
+//!
+//! Each is a whole store with the lesson's public API, graded through the same
+//! [`adapt_crate!`](crate::adapt_crate) as a learner's crate.
+
+mod copy_on_write;
+mod std_locks;
+mod upgradable_turnstile;
+
+use probe_kit::Variant;
+
+/// The lesson's given parts (the traits, the errors, the format), which every variant
+/// shares with the reference as a learner's crate does.
+mod given {
+    pub use reference::{
+        Disk, POLICY, SnapshotError, SnapshotInfo, StateMachine, WriteError, WriteHook, decode,
+        encode, temp_path_for, validate,
+    };
+}
+
+mod adapters {
+    pub mod upgradable {
+        crate::adapt_crate!(Subject, store);
+        use super::super::upgradable_turnstile as store;
+    }
+    pub mod copy_on_write {
+        crate::adapt_crate!(Subject, store);
+        use super::super::copy_on_write as store;
+    }
+    pub mod std_locks {
+        crate::adapt_crate!(Subject, store);
+        use super::super::std_locks as store;
+    }
+}
+
+pub const VARIANTS: &[Variant] = &[
+    Variant {
+        name: "upgradable-turnstile",
+        make: || crate::probe(adapters::upgradable::Subject),
+    },
+    Variant {
+        name: "copy-on-write-arc",
+        make: || crate::probe(adapters::copy_on_write::Subject),
+    },
+    Variant {
+        name: "std-locks-buffered-save",
+        make: || crate::probe(adapters::std_locks::Subject),
+    },
+];
