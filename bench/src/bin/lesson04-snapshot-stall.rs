@@ -241,7 +241,11 @@ fn main() {
         let twin = Arc::clone(twin);
         Arc::new(move |n| twin.write(Command::set(&format!("key-{:06}", n % KEYS as u64), "new")))
     };
-    let store = Arc::new(lesson04::Store::from_parts(state, lesson04::NoHook, lesson04::OsDisk));
+    let store = Arc::new(lesson04::Store::from_parts(
+        state,
+        lesson04::NoHook,
+        lesson04::OsDisk,
+    ));
     let write_store: Arc<dyn Fn(u64) + Send + Sync> = {
         let store = Arc::clone(&store);
         Arc::new(move |n| {

@@ -98,7 +98,10 @@ pub enum DiskEvent {
     Create(PathBuf),
     Write(PathBuf, usize),
     Sync(PathBuf),
-    Rename { from: PathBuf, to: PathBuf },
+    Rename {
+        from: PathBuf,
+        to: PathBuf,
+    },
     SyncDir(PathBuf),
     Remove(PathBuf),
     Read(PathBuf),
@@ -108,7 +111,12 @@ pub enum DiskEvent {
 
 impl std::fmt::Display for DiskEvent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let name = |path: &Path| path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let name = |path: &Path| {
+            path.file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned()
+        };
         match self {
             DiskEvent::Create(path) => write!(f, "create {}", name(path)),
             DiskEvent::Write(path, n) => write!(f, "write {n} bytes to {}", name(path)),
@@ -274,7 +282,12 @@ impl Lab {
 
     /// One disk operation: parked if a hold waits for it, failed if a fault does,
     /// journaled if it is made.
-    fn disk_op<T>(&self, op: DiskOp, event: DiskEvent, make: impl FnOnce() -> io::Result<T>) -> io::Result<T> {
+    fn disk_op<T>(
+        &self,
+        op: DiskOp,
+        event: DiskEvent,
+        make: impl FnOnce() -> io::Result<T>,
+    ) -> io::Result<T> {
         let hold = {
             let mut armed = self.disk_hold.lock();
             match armed.as_ref() {
@@ -491,9 +504,11 @@ impl LabDisk {
     }
 
     pub fn create(&self, path: &Path) -> io::Result<LabFile> {
-        let file = self.lab.disk_op(DiskOp::Create, DiskEvent::Create(path.to_owned()), || {
-            File::create(path)
-        })?;
+        let file = self
+            .lab
+            .disk_op(DiskOp::Create, DiskEvent::Create(path.to_owned()), || {
+                File::create(path)
+            })?;
         Ok(LabFile {
             file,
             path: path.to_owned(),
@@ -503,7 +518,9 @@ impl LabDisk {
 
     pub fn sync(&self, file: &mut LabFile) -> io::Result<()> {
         self.lab
-            .disk_op(DiskOp::Sync, DiskEvent::Sync(file.path.clone()), || file.file.sync_all())
+            .disk_op(DiskOp::Sync, DiskEvent::Sync(file.path.clone()), || {
+                file.file.sync_all()
+            })
     }
 
     pub fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
@@ -511,27 +528,33 @@ impl LabDisk {
             from: from.to_owned(),
             to: to.to_owned(),
         };
-        self.lab.disk_op(DiskOp::Rename, event, || fs::rename(from, to))
+        self.lab
+            .disk_op(DiskOp::Rename, event, || fs::rename(from, to))
     }
 
     pub fn sync_dir_of(&self, path: &Path) -> io::Result<()> {
-        self.lab.disk_op(DiskOp::SyncDir, DiskEvent::SyncDir(path.to_owned()), || {
-            let dir = match path.parent() {
-                Some(dir) if !dir.as_os_str().is_empty() => dir,
-                _ => Path::new("."),
-            };
-            File::open(dir)?.sync_all()
-        })
+        self.lab
+            .disk_op(DiskOp::SyncDir, DiskEvent::SyncDir(path.to_owned()), || {
+                let dir = match path.parent() {
+                    Some(dir) if !dir.as_os_str().is_empty() => dir,
+                    _ => Path::new("."),
+                };
+                File::open(dir)?.sync_all()
+            })
     }
 
     pub fn remove(&self, path: &Path) -> io::Result<()> {
         self.lab
-            .disk_op(DiskOp::Remove, DiskEvent::Remove(path.to_owned()), || fs::remove_file(path))
+            .disk_op(DiskOp::Remove, DiskEvent::Remove(path.to_owned()), || {
+                fs::remove_file(path)
+            })
     }
 
     pub fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
         self.lab
-            .disk_op(DiskOp::Read, DiskEvent::Read(path.to_owned()), || fs::read(path))
+            .disk_op(DiskOp::Read, DiskEvent::Read(path.to_owned()), || {
+                fs::read(path)
+            })
     }
 }
 
@@ -545,9 +568,11 @@ pub struct LabFile {
 impl Write for LabFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let (file, path) = (&mut self.file, &self.path);
-        self.lab.disk_op(DiskOp::Write, DiskEvent::Write(path.clone(), buf.len()), || {
-            file.write_all(buf).map(|()| buf.len())
-        })
+        self.lab.disk_op(
+            DiskOp::Write,
+            DiskEvent::Write(path.clone(), buf.len()),
+            || file.write_all(buf).map(|()| buf.len()),
+        )
     }
 
     fn flush(&mut self) -> io::Result<()> {

@@ -237,7 +237,12 @@ fn beside_one_inside<S: Subject>(
         why,
     );
     hold.release.open();
-    join_within(inside, PHASE_LIMIT, &format!("{first_call} finishes once let go"), "")?;
+    join_within(
+        inside,
+        PHASE_LIMIT,
+        &format!("{first_call} finishes once let go"),
+        "",
+    )?;
     verdict.map(|_| ())
 }
 

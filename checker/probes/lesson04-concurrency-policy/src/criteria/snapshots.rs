@@ -375,8 +375,12 @@ fn saved_beside_others<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
         let hold = lab.hold_next_disk_op(op);
         let mut snapshot = Crew::new();
         {
-            let (subject, store, path, hold) =
-                (subject.clone(), Arc::clone(&store), path.clone(), Arc::clone(&hold));
+            let (subject, store, path, hold) = (
+                subject.clone(),
+                Arc::clone(&store),
+                path.clone(),
+                Arc::clone(&hold),
+            );
             snapshot.spawn("snapshot", move |doing| {
                 // A save that ends (or panics) without making `op` says so here.
                 let _ended = ArrivesOnDrop(hold);
@@ -416,7 +420,10 @@ fn saved_beside_others<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
         let kept_waiting = join_within(
             crew,
             BLOCKED_AFTER,
-            &format!("a write and a read finish while save_snapshot is in {}", op.call()),
+            &format!(
+                "a write and a read finish while save_snapshot is in {}",
+                op.call()
+            ),
             &format!(
                 "The save was held in {}. A lock it held there kept these threads waiting, \
                  and on a real disk they would wait as long as the operation takes (a sync \
@@ -622,7 +629,7 @@ fn made_durable_in_order(events: &[DiskEvent], path: &Path, seq: u64) -> Verdict
     let seen = || format!("the save did: {}", render_journal(events));
     let fail = |expected: String, why: &str| Err(Failure::new(expected, seen()).with_detail(why));
     let name = path.file_name().unwrap_or_default().to_string_lossy();
-    let position = |wanted: &dyn Fn(&DiskEvent) -> bool| events.iter().position(|e| wanted(e));
+    let position = |wanted: &dyn Fn(&DiskEvent) -> bool| events.iter().position(wanted);
     let Some(temp) = events.iter().find_map(|e| match e {
         DiskEvent::Create(created) => Some(created.clone()),
         _ => None,
@@ -657,7 +664,8 @@ fn made_durable_in_order(events: &[DiskEvent], path: &Path, seq: u64) -> Verdict
             "Write the snapshot into the created file (write_snapshot takes any writer).",
         );
     };
-    let renamed = position(&|e| matches!(e, DiskEvent::Rename { from, to } if *from == temp && to == path));
+    let renamed =
+        position(&|e| matches!(e, DiskEvent::Rename { from, to } if *from == temp && to == path));
     let synced = events[last_write..]
         .iter()
         .position(|e| matches!(e, DiskEvent::Sync(p) if *p == temp))
@@ -694,7 +702,9 @@ fn made_durable_in_order(events: &[DiskEvent], path: &Path, seq: u64) -> Verdict
     match position(&|e| *e == DiskEvent::Saved(seq)) {
         Some(told) if told > dir_synced => Ok(()),
         Some(_) => fail(
-            format!("on_snapshot_saved({seq}) comes once the rename is durable, after the directory sync"),
+            format!(
+                "on_snapshot_saved({seq}) comes once the rename is durable, after the directory sync"
+            ),
             "The hook may let the log drop what the snapshot holds: it must hear of the \
              snapshot only once a crash can no longer take the snapshot away.",
         ),
@@ -731,7 +741,11 @@ fn failed_save_changes_nothing<S: Subject>(
     if fs::read(&path).ok().as_deref() != Some(old) {
         return Err(Failure::new(
             format!("{when}, the old snapshot stays in place"),
-            format!("{} no longer holds it; the save did: {}", path.display(), render_journal(&events)),
+            format!(
+                "{} no longer holds it; the save did: {}",
+                path.display(),
+                render_journal(&events)
+            ),
         ));
     }
     let left = files_in(scratch.dir());
