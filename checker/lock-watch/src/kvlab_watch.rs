@@ -1,8 +1,10 @@
-//! What a watched thread did with the watched `RwLock`s.
+//! What a watched thread did with the watched `RwLock`s, and where a probe can stop
+//! it.
 //!
-//! All of it is thread-local: a thread is watched only while it runs
-//! [`watching`], and notes only its own calls, so threads beside it are not slowed
-//! and nothing here is shared. Only probes may use it (see the crate's comment).
+//! All of it is thread-local: a thread is watched only while it runs [`watching`],
+//! stopped only while it runs [`stopping_at`], and notes only its own calls, so
+//! threads beside it are not slowed and nothing here is shared. Only probes may use
+//! it (see the crate's comment).
 
 use std::cell::{Cell, RefCell};
 
@@ -36,7 +38,22 @@ pub struct Request {
     pub granted: bool,
 }
 
+/// A moment in a thread's use of a watched lock at which a probe may stop it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Moment {
+    /// About to ask for a side of a lock (nothing asked yet).
+    Asking(Side),
+    /// Asked for a side that may be waited for, and it is not free: the thread is
+    /// about to wait for another thread to let go.
+    MustWait(Side),
+    /// Has just let go of a side of a lock.
+    Released(Side),
+}
+
+type Stop = Box<dyn FnMut(Moment)>;
+
 thread_local! {
+    static STOP: RefCell<Option<Stop>> = const { RefCell::new(None) };
     static WATCHED: Cell<bool> = const { Cell::new(false) };
     static REQUESTS: RefCell<Vec<Request>> = const { RefCell::new(Vec::new()) };
     static HELD: RefCell<Vec<(LockId, Side)>> = const { RefCell::new(Vec::new()) };
@@ -71,6 +88,40 @@ pub fn watching<R>(f: impl FnOnce() -> R) -> (R, Vec<Request>) {
     let requests = REQUESTS.with_borrow(Clone::clone);
     drop(watch);
     (value, requests)
+}
+
+/// Runs `f` with `stop` called at every [`Moment`] of this thread's use of a watched
+/// lock, so that a probe can hold the thread there (right after it lets go of a lock,
+/// say) or learn that it is about to wait. `stop` runs with no lock of its own held
+/// and is not called for the locks it takes itself.
+pub fn stopping_at<R>(stop: impl FnMut(Moment) + 'static, f: impl FnOnce() -> R) -> R {
+    /// Puts back the stop that was there before, even if `f` panics.
+    struct Restore(Option<Stop>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            STOP.set(self.0.take());
+        }
+    }
+    let _restore = Restore(STOP.replace(Some(Box::new(stop))));
+    f()
+}
+
+/// Whether this thread has a stop installed: then a request that may wait first
+/// tries, so that it can say [`Moment::MustWait`] before it waits.
+pub(crate) fn stopping() -> bool {
+    STOP.with_borrow(Option::is_some)
+}
+
+/// Calls this thread's stop, if any, at `moment`. The stop is taken out while it runs,
+/// so the locks it takes itself do not call it again.
+pub(crate) fn stop_at(moment: Moment) {
+    let Some(mut stop) = STOP.take() else { return };
+    stop(moment);
+    STOP.with_borrow_mut(|slot| {
+        if slot.is_none() {
+            *slot = Some(stop);
+        }
+    });
 }
 
 /// Whether this thread is inside [`watching`].

@@ -18,7 +18,9 @@ pub use parking_lot::*;
 
 pub mod kvlab_watch;
 
-use kvlab_watch::{How, Side, note_granted, note_held, note_released, note_request};
+use kvlab_watch::{
+    How, Moment, Side, note_granted, note_held, note_released, note_request, stop_at, stopping,
+};
 
 /// parking_lot's raw reader-writer lock, watched. Its name shadows parking_lot's,
 /// so code that names `parking_lot::RawRwLock` gets the watched one too.
@@ -41,6 +43,7 @@ type Upgradable = <Real as lock_api::RawRwLockUpgrade>::UpgradableGuard;
 impl RawRwLock {
     /// A request for one side of this lock: noted, made, and its outcome noted.
     fn ask<G>(&self, side: Side, how: How, call: impl FnOnce(&Real) -> Option<G>) -> Option<G> {
+        stop_at(Moment::Asking(side));
         let id = note_request(self, side, how);
         let granted = call(&self.0);
         if granted.is_some() {
@@ -49,10 +52,31 @@ impl RawRwLock {
         granted
     }
 
+    /// A request that waits as long as it takes. On a thread with a stop installed it
+    /// tries first, so that the stop hears [`Moment::MustWait`] before the wait.
+    fn ask_waiting<G>(
+        &self,
+        side: Side,
+        try_now: impl FnOnce(&Real) -> Option<G>,
+        wait: impl FnOnce(&Real) -> G,
+    ) -> G {
+        self.ask(side, How::Wait, |real| {
+            if stopping() {
+                if let Some(granted) = try_now(real) {
+                    return Some(granted);
+                }
+                stop_at(Moment::MustWait(side));
+            }
+            Some(wait(real))
+        })
+        .expect("a blocking lock is always granted")
+    }
+
     /// A guard given back: the thread no longer holds this lock on that side.
     fn give_back<G>(&self, side: Side, guard: G, call: impl FnOnce(&Real, G)) {
         call(&self.0, guard);
         note_released(self, side);
+        stop_at(Moment::Released(side));
     }
 
     /// An upgrade that may fail: on success, held on the exclusive side now.
@@ -89,8 +113,7 @@ unsafe impl lock_api::RawRwLock for RawRwLock {
     type ExclusiveGuard = Exclusive;
 
     fn lock_shared(&self) -> Shared {
-        self.ask(Side::Shared, How::Wait, |real| Some(real.lock_shared()))
-            .expect("a blocking lock is always granted")
+        self.ask_waiting(Side::Shared, Real::try_lock_shared, Real::lock_shared)
     }
 
     fn try_lock_shared(&self) -> Option<Shared> {
@@ -105,10 +128,11 @@ unsafe impl lock_api::RawRwLock for RawRwLock {
     }
 
     fn lock_exclusive(&self) -> Exclusive {
-        self.ask(Side::Exclusive, How::Wait, |real| {
-            Some(real.lock_exclusive())
-        })
-        .expect("a blocking lock is always granted")
+        self.ask_waiting(
+            Side::Exclusive,
+            Real::try_lock_exclusive,
+            Real::lock_exclusive,
+        )
     }
 
     fn try_lock_exclusive(&self) -> Option<Exclusive> {
@@ -187,10 +211,11 @@ unsafe impl lock_api::RawRwLockUpgrade for RawRwLock {
     type UpgradableGuard = Upgradable;
 
     fn lock_upgradable(&self) -> Upgradable {
-        self.ask(Side::Upgradable, How::Wait, |real| {
-            Some(real.lock_upgradable())
-        })
-        .expect("a blocking lock is always granted")
+        self.ask_waiting(
+            Side::Upgradable,
+            Real::try_lock_upgradable,
+            Real::lock_upgradable,
+        )
     }
 
     fn try_lock_upgradable(&self) -> Option<Upgradable> {
@@ -206,6 +231,17 @@ unsafe impl lock_api::RawRwLockUpgrade for RawRwLock {
     }
 
     unsafe fn upgrade(&self, guard: Upgradable) -> Exclusive {
+        // Asking for the exclusive side, while keeping the upgradable one.
+        stop_at(Moment::Asking(Side::Exclusive));
+        let mut guard = guard;
+        if stopping() {
+            // SAFETY: the caller's guarantee, passed on.
+            match self.upgraded(unsafe { self.0.try_upgrade(guard) }) {
+                Ok(exclusive) => return exclusive,
+                Err(upgradable) => guard = upgradable,
+            }
+            stop_at(Moment::MustWait(Side::Exclusive));
+        }
         self.exchange(
             Side::Upgradable,
             Side::Exclusive,
@@ -346,6 +382,29 @@ mod tests {
             1,
             "the outer watch saw the inner one's request"
         );
+    }
+
+    #[test]
+    fn a_stop_hears_each_moment_and_a_wait_before_it_waits() {
+        use std::sync::{Arc, mpsc};
+        let lock = Arc::new(RwLock::new(()));
+        let (moments, heard) = mpsc::channel();
+        let guard = lock.read();
+        let waiter = {
+            let lock = Arc::clone(&lock);
+            std::thread::spawn(move || {
+                let stop = move |moment| moments.send(moment).unwrap();
+                kvlab_watch::stopping_at(stop, || drop(lock.write()));
+            })
+        };
+        assert_eq!(heard.recv().unwrap(), Moment::Asking(Side::Exclusive));
+        assert_eq!(heard.recv().unwrap(), Moment::MustWait(Side::Exclusive));
+        drop(guard); // only now can the waiter get the lock
+        waiter.join().unwrap();
+        assert_eq!(heard.recv().unwrap(), Moment::Released(Side::Exclusive));
+        // Outside `stopping_at`, nobody hears anything.
+        drop(lock.read());
+        assert!(heard.try_recv().is_err());
     }
 
     #[test]

@@ -42,9 +42,20 @@ impl Hold {
         hold
     }
 
-    fn park(&self) {
+    /// Stops the calling thread here until the probe lets it go.
+    pub fn park(&self) {
         self.arrived.open();
         self.release.wait(PARK_LIMIT);
+    }
+}
+
+/// Opens a hold's `arrived` when dropped, even by a panic: a thread that ends without
+/// reaching its hold says so, and nobody waits for it in vain.
+pub struct ArrivesOnDrop(pub Arc<Hold>);
+
+impl Drop for ArrivesOnDrop {
+    fn drop(&mut self) {
+        self.0.arrived.open();
     }
 }
 

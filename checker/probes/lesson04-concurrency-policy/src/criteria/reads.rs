@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
 
 use probe_kit::{Ctx, Failure, Verdict};
 use rand::RngExt;
@@ -11,8 +12,9 @@ use state::{Command, Response};
 use super::{BLOCKED_AFTER, PHASE_LIMIT, doing_write, join_within, keys, random_write};
 use crate::Subject;
 use crate::history::{History, describe, numbering_problem};
-use crate::lab::{Hold, Lab};
-use probe_kit::sync::Crew;
+use crate::lab::{ArrivesOnDrop, Hold, Lab};
+use parking_lot::kvlab_watch::{Moment, Side, stopping_at};
+use probe_kit::sync::{Crew, Latch};
 
 /// A store whose keys `k0`.. are written once each, and whose last key is deleted
 /// again, so that reads meet live values, a tombstone and (later) missing keys. The
@@ -248,7 +250,179 @@ fn beside_one_inside<S: Subject>(
 
 pub fn reads_consistent<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
     held_write_is_invisible(subject, ctx)?;
+    read_stopped_after_letting_go(subject, ctx)?;
+    read_while_the_apply_waits(subject, ctx)?;
     reads_under_load(subject, ctx)
+}
+
+/// Opens a latch when dropped, even by a panic.
+struct OpensOnDrop(Arc<Latch>);
+
+impl Drop for OpensOnDrop {
+    fn drop(&mut self) {
+        self.0.open();
+    }
+}
+
+/// A stop that holds its thread at the first moment `at` picks, at `hold`.
+fn hold_once(hold: &Arc<Hold>, at: fn(Moment) -> bool) -> impl FnMut(Moment) + 'static {
+    let hold = Arc::clone(hold);
+    let mut held = false;
+    move |moment| {
+        if !held && at(moment) {
+            held = true;
+            hold.park();
+        }
+    }
+}
+
+/// Checks one read against the replay of the log at its own `as_of`.
+fn read_matches_log(lab: &Lab, key: &str, read: &Read, why: &str) -> Verdict {
+    let history = History::replay(&lab.log());
+    let expected = history.read_at(key, read.as_of);
+    if read.entry.as_ref() == expected {
+        return Ok(());
+    }
+    Err(Failure::new(
+        format!(
+            "get({key:?}) answers {key:?} as it was after write #{}, the as_of it answers: {}",
+            read.as_of,
+            describe(expected)
+        ),
+        format!(
+            "it answered {} with as_of {}",
+            describe(read.entry.as_ref()),
+            read.as_of
+        ),
+    )
+    .with_detail(why))
+}
+
+/// A reader stopped right after it first lets go of a lock of the store, while a
+/// write goes through: whatever it reads after that moment must not mix with what
+/// it read before. (A read that takes one lock and reads everything under it lets go
+/// only at the end, and the stop changes nothing for it.)
+fn read_stopped_after_letting_go<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
+    let lab = Lab::new();
+    let keys = keys(4);
+    let store = prefilled(subject, &lab, &keys)?;
+    ctx.progress("a get stopped right after it lets go of its first lock, while k0 is written");
+    let hold = Arc::new(Hold::default());
+    let mut reader = Crew::new();
+    {
+        let (subject, store) = (subject.clone(), Arc::clone(&store));
+        let stop = hold_once(&hold, |m| matches!(m, Moment::Released(_)));
+        let ended = Arc::clone(&hold);
+        reader.spawn("reader", move |doing| {
+            let _arrived_if_never_stopped = ArrivesOnDrop(ended);
+            doing.set("get(\"k0\"), stopped after it let go of a lock");
+            stopping_at(stop, || subject.get(&store, "k0"))
+        });
+    }
+    if !hold.arrived.wait(BLOCKED_AFTER) {
+        return Err(Failure::new(
+            "get(\"k0\"), alone with the store, finishes",
+            "it had not finished, nor let go of a lock",
+        ));
+    }
+    let written = Arc::new(Latch::new());
+    let mut writer = Crew::new();
+    {
+        let (subject, store, written) = (subject.clone(), Arc::clone(&store), Arc::clone(&written));
+        writer.spawn("writer", move |doing| {
+            let _done = OpensOnDrop(Arc::clone(&written));
+            let command = Command::set("k0", "written-while-a-read-let-go");
+            doing.set(doing_write(&command));
+            // Waiting for the reader is fine: the stage lets the reader go then.
+            let waits = Arc::clone(&written);
+            let stop = move |m| {
+                if matches!(m, Moment::MustWait(_)) {
+                    waits.open();
+                }
+            };
+            stopping_at(stop, || subject.write(&store, command))
+        });
+    }
+    written.wait(BLOCKED_AFTER);
+    hold.release.open();
+    let read = join_within(
+        reader,
+        PHASE_LIMIT,
+        "the stopped get finishes once let go",
+        "",
+    )?
+    .remove(0);
+    join_within(writer, PHASE_LIMIT, "the write finishes", "")?;
+    read_matches_log(
+        &lab,
+        "k0",
+        &read,
+        "The read was stopped right after it let go of a lock, and a write of k0 went \
+         through then. What it read after that moment comes from a later state than what \
+         it read before: the entry and as_of come from two moments. Read both under one \
+         guard of the state's lock, from the state itself.",
+    )
+}
+
+/// A writer stopped as it asks for the lock it applies under, with its number taken
+/// and the hook called: a read then must still show the state before that write, its
+/// `as_of` included.
+fn read_while_the_apply_waits<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
+    let lab = Lab::new();
+    let keys = keys(4);
+    let store = prefilled(subject, &lab, &keys)?;
+    ctx.progress("a write stopped as it asks for the state's exclusive lock, while k0 is read");
+    let hold = Arc::new(Hold::default());
+    let mut writer = Crew::new();
+    {
+        let (subject, store) = (subject.clone(), Arc::clone(&store));
+        let stop = hold_once(&hold, |m| m == Moment::Asking(Side::Exclusive));
+        let ended = Arc::clone(&hold);
+        writer.spawn("writer", move |doing| {
+            let _arrived_if_never_stopped = ArrivesOnDrop(ended);
+            let command = Command::set("k0", "applied-after-the-read");
+            doing.set(doing_write(&command));
+            stopping_at(stop, || subject.write(&store, command))
+        });
+    }
+    if !hold.arrived.wait(BLOCKED_AFTER) {
+        return Err(Failure::new(
+            "set(\"k0\", ..), alone with the store, finishes",
+            "it had not finished, nor asked for an exclusive lock",
+        ));
+    }
+    let mut reader = Crew::new();
+    {
+        let (subject, store) = (subject.clone(), Arc::clone(&store));
+        reader.spawn("reader", move |doing| {
+            doing.set("get(\"k0\")");
+            subject.get(&store, "k0")
+        });
+    }
+    // A reader that waits for the stopped writer is readers-not-blocked's business:
+    // here it is let through once the writer goes on.
+    let read = match reader.join_by(Instant::now() + BLOCKED_AFTER) {
+        Ok(mut reads) => {
+            hold.release.open();
+            reads.remove(0)
+        }
+        Err(_) => {
+            hold.release.open();
+            join_within(writer, PHASE_LIMIT, "the write finishes", "")?;
+            return Ok(());
+        }
+    };
+    join_within(writer, PHASE_LIMIT, "the write finishes once let go", "")?;
+    read_matches_log(
+        &lab,
+        "k0",
+        &read,
+        "The write had its number and had called the hook, and was stopped as it asked \
+         for the lock it applies under: its value was not in the state yet. A read then \
+         answered the write's number as its as_of. A sequence number kept apart from the \
+         state and published before the apply lets a read claim a write it does not show: \
+         take as_of from the state itself, under the same guard as the entry.",
+    )
 }
 
 /// While a write waits in the hook, every read shows the state just before it.

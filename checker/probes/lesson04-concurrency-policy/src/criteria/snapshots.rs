@@ -19,7 +19,7 @@ use super::{
 };
 use crate::Subject;
 use crate::history::{History, numbering_problem, state_difference};
-use crate::lab::{DiskEvent, DiskOp, Hold, Lab};
+use crate::lab::{ArrivesOnDrop, DiskEvent, DiskOp, Hold, Lab};
 use probe_kit::sync::Crew;
 
 /// Reads a snapshot's bytes back, without judging whether the state in it could be:
@@ -449,15 +449,6 @@ fn saved_beside_others<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
         }
     }
     Ok(())
-}
-
-/// Opens a hold's `arrived` when dropped, even by a panic.
-struct ArrivesOnDrop(Arc<Hold>);
-
-impl Drop for ArrivesOnDrop {
-    fn drop(&mut self) {
-        self.0.arrived.open();
-    }
 }
 
 /// The failure for a save that never reached the disk operation it was to be held in.
