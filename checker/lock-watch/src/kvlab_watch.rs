@@ -25,29 +25,45 @@ pub enum How {
     TryWithTimeout,
 }
 
-/// One watched `RwLock`, by address: the same for as long as the lock lives.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct LockId(usize);
+/// Which kind of lock a [`LockId`] names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    Mutex,
+    RwLock,
+}
 
-/// One call that asked a lock for a side of it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// One watched lock, by address: the same for as long as the lock lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LockId(usize, Kind);
+
+impl LockId {
+    pub fn kind(self) -> Kind {
+        self.1
+    }
+}
+
+/// One call that asked a lock for a side of it (a mutex has only the exclusive one).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Request {
     pub lock: LockId,
     pub side: Side,
     pub how: How,
     pub granted: bool,
+    /// The watched locks the thread held when it asked: one edge each of the order
+    /// in which this thread takes locks.
+    pub holding: Vec<(LockId, Side)>,
 }
 
 /// A moment in a thread's use of a watched lock at which a probe may stop it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Moment {
     /// About to ask for a side of a lock (nothing asked yet).
-    Asking(Side),
+    Asking(LockId, Side),
     /// Asked for a side that may be waited for, and it is not free: the thread is
     /// about to wait for another thread to let go.
-    MustWait(Side),
+    MustWait(LockId, Side),
     /// Has just let go of a side of a lock.
-    Released(Side),
+    Released(LockId, Side),
 }
 
 type Stop = Box<dyn FnMut(Moment)>;
@@ -135,21 +151,23 @@ pub fn held() -> Vec<(LockId, Side)> {
     HELD.with_borrow(Clone::clone)
 }
 
-fn id(lock: &crate::RawRwLock) -> LockId {
-    LockId(std::ptr::from_ref(lock).addr())
+pub(crate) fn id<L>(lock: &L, kind: Kind) -> LockId {
+    LockId(std::ptr::from_ref(lock).addr(), kind)
 }
 
 /// Notes a request; returns its place in the log, if this thread is watched.
-pub(crate) fn note_request(lock: &crate::RawRwLock, side: Side, how: How) -> Option<usize> {
+pub(crate) fn note_request(lock: LockId, side: Side, how: How) -> Option<usize> {
     if !WATCHED.get() {
         return None;
     }
+    let holding = held();
     REQUESTS.with_borrow_mut(|requests| {
         requests.push(Request {
-            lock: id(lock),
+            lock,
             side,
             how,
             granted: false,
+            holding,
         });
         Some(requests.len() - 1)
     })
@@ -165,17 +183,17 @@ pub(crate) fn note_granted(request: Option<usize>) {
     HELD.with_borrow_mut(|held| held.push(granted));
 }
 
-pub(crate) fn note_held(lock: &crate::RawRwLock, side: Side) {
+pub(crate) fn note_held(lock: LockId, side: Side) {
     if WATCHED.get() {
-        HELD.with_borrow_mut(|held| held.push((id(lock), side)));
+        HELD.with_borrow_mut(|held| held.push((lock, side)));
     }
 }
 
-pub(crate) fn note_released(lock: &crate::RawRwLock, side: Side) {
+pub(crate) fn note_released(lock: LockId, side: Side) {
     if !WATCHED.get() {
         return;
     }
-    let released = (id(lock), side);
+    let released = (lock, side);
     HELD.with_borrow_mut(|held| {
         // A guard taken before the watch began is not in the list.
         if let Some(at) = held.iter().rposition(|entry| *entry == released) {

@@ -18,8 +18,13 @@ pub use parking_lot::*;
 
 pub mod kvlab_watch;
 
+mod mutex;
+
+pub use mutex::{Condvar, MappedMutexGuard, Mutex, MutexGuard, RawCondvar, RawMutex};
+
 use kvlab_watch::{
-    How, Moment, Side, note_granted, note_held, note_released, note_request, stop_at, stopping,
+    How, Kind, LockId, Moment, Side, note_granted, note_held, note_released, note_request, stop_at,
+    stopping,
 };
 
 /// parking_lot's raw reader-writer lock, watched. Its name shadows parking_lot's,
@@ -41,15 +46,13 @@ type Exclusive = <Real as lock_api::RawRwLock>::ExclusiveGuard;
 type Upgradable = <Real as lock_api::RawRwLockUpgrade>::UpgradableGuard;
 
 impl RawRwLock {
+    fn id(&self) -> LockId {
+        kvlab_watch::id(self, Kind::RwLock)
+    }
+
     /// A request for one side of this lock: noted, made, and its outcome noted.
     fn ask<G>(&self, side: Side, how: How, call: impl FnOnce(&Real) -> Option<G>) -> Option<G> {
-        stop_at(Moment::Asking(side));
-        let id = note_request(self, side, how);
-        let granted = call(&self.0);
-        if granted.is_some() {
-            note_granted(id);
-        }
-        granted
+        ask(self.id(), side, how, || call(&self.0))
     }
 
     /// A request that waits as long as it takes. On a thread with a stop installed it
@@ -60,30 +63,20 @@ impl RawRwLock {
         try_now: impl FnOnce(&Real) -> Option<G>,
         wait: impl FnOnce(&Real) -> G,
     ) -> G {
-        self.ask(side, How::Wait, |real| {
-            if stopping() {
-                if let Some(granted) = try_now(real) {
-                    return Some(granted);
-                }
-                stop_at(Moment::MustWait(side));
-            }
-            Some(wait(real))
-        })
-        .expect("a blocking lock is always granted")
+        ask_waiting(self.id(), side, || try_now(&self.0), || wait(&self.0))
     }
 
     /// A guard given back: the thread no longer holds this lock on that side.
     fn give_back<G>(&self, side: Side, guard: G, call: impl FnOnce(&Real, G)) {
         call(&self.0, guard);
-        note_released(self, side);
-        stop_at(Moment::Released(side));
+        released(self.id(), side);
     }
 
     /// An upgrade that may fail: on success, held on the exclusive side now.
     fn upgraded(&self, result: Result<Exclusive, Upgradable>) -> Result<Exclusive, Upgradable> {
         if result.is_ok() {
-            note_released(self, Side::Upgradable);
-            note_held(self, Side::Exclusive);
+            note_released(self.id(), Side::Upgradable);
+            note_held(self.id(), Side::Exclusive);
         }
         result
     }
@@ -97,10 +90,48 @@ impl RawRwLock {
         call: impl FnOnce(&Real, G) -> H,
     ) -> H {
         let changed = call(&self.0, guard);
-        note_released(self, from);
-        note_held(self, to);
+        note_released(self.id(), from);
+        note_held(self.id(), to);
         changed
     }
+}
+
+/// A request for one side of a watched lock: the stop hears of it, it is noted, made,
+/// and its outcome noted.
+fn ask<G>(lock: LockId, side: Side, how: How, call: impl FnOnce() -> Option<G>) -> Option<G> {
+    stop_at(Moment::Asking(lock, side));
+    let id = note_request(lock, side, how);
+    let granted = call();
+    if granted.is_some() {
+        note_granted(id);
+    }
+    granted
+}
+
+/// A request that waits as long as it takes. On a thread with a stop installed it
+/// tries first, so that the stop hears [`Moment::MustWait`] before the wait.
+fn ask_waiting<G>(
+    lock: LockId,
+    side: Side,
+    try_now: impl FnOnce() -> Option<G>,
+    wait: impl FnOnce() -> G,
+) -> G {
+    ask(lock, side, How::Wait, || {
+        if stopping() {
+            if let Some(granted) = try_now() {
+                return Some(granted);
+            }
+            stop_at(Moment::MustWait(lock, side));
+        }
+        Some(wait())
+    })
+    .expect("a blocking lock is always granted")
+}
+
+/// A side of a watched lock given back: noted, and the stop hears of it.
+fn released(lock: LockId, side: Side) {
+    note_released(lock, side);
+    stop_at(Moment::Released(lock, side));
 }
 
 // SAFETY: every method delegates to parking_lot's raw lock with the guard it was
@@ -232,7 +263,7 @@ unsafe impl lock_api::RawRwLockUpgrade for RawRwLock {
 
     unsafe fn upgrade(&self, guard: Upgradable) -> Exclusive {
         // Asking for the exclusive side, while keeping the upgradable one.
-        stop_at(Moment::Asking(Side::Exclusive));
+        stop_at(Moment::Asking(self.id(), Side::Exclusive));
         let mut guard = guard;
         if stopping() {
             // SAFETY: the caller's guarantee, passed on.
@@ -240,7 +271,7 @@ unsafe impl lock_api::RawRwLockUpgrade for RawRwLock {
                 Ok(exclusive) => return exclusive,
                 Err(upgradable) => guard = upgradable,
             }
-            stop_at(Moment::MustWait(Side::Exclusive));
+            stop_at(Moment::MustWait(self.id(), Side::Exclusive));
         }
         self.exchange(
             Side::Upgradable,
@@ -397,11 +428,15 @@ mod tests {
                 kvlab_watch::stopping_at(stop, || drop(lock.write()));
             })
         };
-        assert_eq!(heard.recv().unwrap(), Moment::Asking(Side::Exclusive));
-        assert_eq!(heard.recv().unwrap(), Moment::MustWait(Side::Exclusive));
+        let asked = heard.recv().unwrap();
+        let Moment::Asking(id, Side::Exclusive) = asked else {
+            panic!("{asked:?}")
+        };
+        assert_eq!(id.kind(), kvlab_watch::Kind::RwLock);
+        assert_eq!(heard.recv().unwrap(), Moment::MustWait(id, Side::Exclusive));
         drop(guard); // only now can the waiter get the lock
         waiter.join().unwrap();
-        assert_eq!(heard.recv().unwrap(), Moment::Released(Side::Exclusive));
+        assert_eq!(heard.recv().unwrap(), Moment::Released(id, Side::Exclusive));
         // Outside `stopping_at`, nobody hears anything.
         drop(lock.read());
         assert!(heard.try_recv().is_err());

@@ -16,9 +16,26 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::{self, ThreadId};
 use std::time::Duration;
 
-use parking_lot::Mutex;
 use probe_kit::sync::Latch;
 use state::{Command, Response};
+
+/// The probe's own mutex: std's, so that the watched locks (parking_lot's, in this
+/// crate) are only ever the store's, and a stop set on a store's thread never stops
+/// it inside an instrument.
+pub struct Mutex<T>(std::sync::Mutex<T>);
+
+impl<T> Mutex<T> {
+    pub fn new(value: T) -> Self {
+        Mutex(std::sync::Mutex::new(value))
+    }
+
+    /// The guard; a panic elsewhere while it was held does not hide what it guards.
+    pub fn lock(&self) -> std::sync::MutexGuard<'_, T> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
 
 /// How long a parked thread waits to be let go before it goes on by itself. Far
 /// beyond any wait of the criteria, so it only matters if a criterion has a bug.

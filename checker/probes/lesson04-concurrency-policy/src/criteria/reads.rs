@@ -13,7 +13,7 @@ use super::{BLOCKED_AFTER, PHASE_LIMIT, doing_write, join_within, keys, random_w
 use crate::Subject;
 use crate::history::{History, describe, numbering_problem};
 use crate::lab::{ArrivesOnDrop, Hold, Lab};
-use parking_lot::kvlab_watch::{Moment, Side, stopping_at};
+use parking_lot::kvlab_watch::{Kind, Moment, Side, stopping_at};
 use probe_kit::sync::{Crew, Latch};
 
 /// A store whose keys `k0`.. are written once each, and whose last key is deleted
@@ -311,7 +311,7 @@ fn read_stopped_after_letting_go<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict 
     let mut reader = Crew::new();
     {
         let (subject, store) = (subject.clone(), Arc::clone(&store));
-        let stop = hold_once(&hold, |m| matches!(m, Moment::Released(_)));
+        let stop = hold_once(&hold, |m| matches!(m, Moment::Released(..)));
         let ended = Arc::clone(&hold);
         reader.spawn("reader", move |doing| {
             let _arrived_if_never_stopped = ArrivesOnDrop(ended);
@@ -336,7 +336,7 @@ fn read_stopped_after_letting_go<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict 
             // Waiting for the reader is fine: the stage lets the reader go then.
             let waits = Arc::clone(&written);
             let stop = move |m| {
-                if matches!(m, Moment::MustWait(_)) {
+                if matches!(m, Moment::MustWait(..)) {
                     waits.open();
                 }
             };
@@ -364,8 +364,8 @@ fn read_stopped_after_letting_go<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict 
     )
 }
 
-/// A writer stopped as it asks for the lock it applies under, with its number taken
-/// and the hook called: a read then must still show the state before that write, its
+/// A writer stopped as it asks for the exclusive side of a reader-writer lock (the
+/// lock it applies under), with its number taken and the hook called: a read then must still show the state before that write, its
 /// `as_of` included.
 fn read_while_the_apply_waits<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
     let lab = Lab::new();
@@ -376,7 +376,10 @@ fn read_while_the_apply_waits<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
     let mut writer = Crew::new();
     {
         let (subject, store) = (subject.clone(), Arc::clone(&store));
-        let stop = hold_once(&hold, |m| m == Moment::Asking(Side::Exclusive));
+        let stop = hold_once(
+            &hold,
+            |m| matches!(m, Moment::Asking(lock, Side::Exclusive) if lock.kind() == Kind::RwLock),
+        );
         let ended = Arc::clone(&hold);
         writer.spawn("writer", move |doing| {
             let _arrived_if_never_stopped = ArrivesOnDrop(ended);

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use parking_lot::Mutex;
 use probe_kit::{Ctx, Failure, Verdict, snapshot};
 use reference::SnapshotError;
 use state::{Command, Response};
@@ -19,7 +18,7 @@ use super::{
 };
 use crate::Subject;
 use crate::history::{History, numbering_problem, state_difference};
-use crate::lab::{ArrivesOnDrop, DiskEvent, DiskOp, Hold, Lab};
+use crate::lab::{ArrivesOnDrop, DiskEvent, DiskOp, Hold, Lab, Mutex};
 use probe_kit::sync::Crew;
 
 /// Reads a snapshot's bytes back, without judging whether the state in it could be:
