@@ -19,6 +19,7 @@ use super::{
 use crate::Subject;
 use crate::history::{History, numbering_problem, state_difference};
 use crate::lab::{ArrivesOnDrop, DiskEvent, DiskOp, Hold, Lab, Mutex};
+use parking_lot::kvlab_watch::{Kind, LockId, Side, watching};
 use probe_kit::sync::Crew;
 
 /// Reads a snapshot's bytes back, without judging whether the state in it could be:
@@ -205,15 +206,31 @@ pub fn snapshot_consistent<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
             taken
         });
     }
-    let why = "Threads that never finish wait for a lock nobody gives back.";
-    let written = join_within(writers, PHASE_LIMIT, "every writer finishes", why);
+    // One deadline for both crews, so that a hang names every stuck thread, the
+    // snapshot's included.
+    let deadline = Instant::now() + PHASE_LIMIT;
+    let written = writers.join_by(deadline);
     writing.store(false, Ordering::Relaxed);
-    written?;
-    snapshots.extend(
-        join_within(snapshotter, PHASE_LIMIT, "the snapshots finish", why)?
-            .into_iter()
-            .flatten(),
-    );
+    let taken = snapshotter.join_by(deadline);
+    let mut threads = Vec::new();
+    if let Err(stuck) = &written {
+        threads.extend(stuck.iter().cloned());
+    }
+    match taken {
+        Ok(taken) if threads.is_empty() => snapshots.extend(taken.into_iter().flatten()),
+        Ok(_) => {}
+        Err(stuck) => threads.extend(stuck),
+    }
+    if !threads.is_empty() {
+        return Err(stuck(
+            "writers and snapshots running together all finish",
+            &threads,
+            PHASE_LIMIT,
+            "Threads that never finish wait for a lock nobody gives back, or for each \
+             other: two locks taken in opposite orders on the write path and the snapshot \
+             path.",
+        ));
+    }
     let history = history_of(&lab)?;
     for (n, (bytes, moved)) in snapshots.iter().enumerate() {
         let what = format!("snapshot {} of {}", n + 1, snapshots.len());
@@ -1059,6 +1076,174 @@ pub fn restore_roundtrip<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
 }
 
 pub fn no_deadlock<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
+    locks_taken_in_one_order(subject, ctx)?;
+    paths_meeting_and_all_at_once(subject, ctx)
+}
+
+/// One step of a path's lock order: while holding `held`, it asked for `asked`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Step {
+    held: (LockId, Side),
+    asked: (LockId, Side),
+}
+
+/// Every path of the store, run once alone and watched, with the order in which it
+/// takes the watched locks (parking_lot's `Mutex` and `RwLock`). Two paths that take
+/// two locks in opposite orders deadlock as soon as two threads each get their first
+/// lock: no interleaving has to be found, the orders say it.
+fn locks_taken_in_one_order<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
+    let scratch = Scratch::new(ctx, "order");
+    let path = scratch.path("store.snap");
+    let lab = Lab::new();
+    let store = prefilled(subject, &lab, &keys(3))?;
+    ctx.progress("each path of the store alone, with the order it takes its locks in");
+    type Path = (&'static str, Box<dyn Fn() + Send>);
+    let paths: Vec<Path> = {
+        let call = |f: Box<dyn Fn(&S, &S::Store) + Send>| {
+            let (subject, store) = (subject.clone(), Arc::clone(&store));
+            Box::new(move || f(&subject, &store)) as Box<dyn Fn() + Send>
+        };
+        let saved_to = path.clone();
+        vec![
+            (
+                "set(..)",
+                call(Box::new(|s, st| drop(s.write(st, Command::set("k0", "x"))))),
+            ),
+            (
+                "del(..)",
+                call(Box::new(|s, st| drop(s.write(st, Command::del("k1"))))),
+            ),
+            ("get(..)", call(Box::new(|s, st| drop(s.get(st, "k0"))))),
+            (
+                "copy_state()",
+                call(Box::new(|s, st| drop(s.copy_state(st)))),
+            ),
+            (
+                "write_snapshot(..)",
+                call(Box::new(|s, st| {
+                    drop(s.write_snapshot(st, &mut io::sink()))
+                })),
+            ),
+            (
+                "save_snapshot(..)",
+                call(Box::new(move |s, st| drop(s.save_snapshot(st, &saved_to)))),
+            ),
+        ]
+    };
+    let mut orders: Vec<(&'static str, Vec<Step>)> = Vec::new();
+    for (name, run) in paths {
+        let mut alone = Crew::new();
+        alone.spawn(name, move |doing| {
+            doing.set(format_args!("{name}, alone with the store"));
+            let ((), requests) = watching(run);
+            requests
+                .iter()
+                .flat_map(|request| {
+                    let asked = (request.lock, request.side);
+                    request
+                        .holding
+                        .iter()
+                        .filter(move |held| held.0 != asked.0)
+                        .map(move |&held| Step { held, asked })
+                })
+                .collect::<Vec<_>>()
+        });
+        let steps = join_within(
+            alone,
+            BLOCKED_AFTER,
+            &format!("{name}, alone with the store, finishes"),
+            "Nobody else was using the store, so the call waits for itself: a lock taken \
+             twice on one thread (a guard still alive when the same lock is asked for again).",
+        )?
+        .remove(0);
+        orders.push((name, steps));
+    }
+    let names = LockNames::of(&orders);
+    for (at, (first, steps)) in orders.iter().enumerate() {
+        // The exclusive requests first: they are the ones a report should show.
+        let mut steps = steps.clone();
+        steps.sort_by_key(|step| step.asked.1 != Side::Exclusive);
+        for (second, others) in &orders[at..] {
+            for step in &steps {
+                let reversed = others
+                    .iter()
+                    .find(|other| other.held.0 == step.asked.0 && other.asked.0 == step.held.0);
+                if let Some(other) = reversed {
+                    return Err(opposite_orders(&names, (first, step), (second, other)));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The failure for two paths that take two locks in opposite orders.
+fn opposite_orders(names: &LockNames, one: (&str, &Step), other: (&str, &Step)) -> Failure {
+    let order = |(path, step): (&str, &Step)| {
+        format!(
+            "{path} holds {} and asks for {}",
+            names.side(step.held),
+            names.side(step.asked)
+        )
+    };
+    let threads = if one.0 == other.0 {
+        format!("Two threads in {}", one.0)
+    } else {
+        format!("A thread in {} and one in {}", one.0, other.0)
+    };
+    Failure::new(
+        "every path of the store takes its locks in one order",
+        format!("{}; {}", order(one), order(other)),
+    )
+    .with_detail(format!(
+        "{threads} can each get their first lock and then wait for the other's, forever. \
+         Nothing has to be unlucky for it: the two orders are enough. Pick one order \
+         (the writer's lock, then the state's, say) and take the locks in it on every \
+         path, or let go of one lock before asking for the other."
+    ))
+}
+
+/// Names for the watched locks, by kind and in the order the paths first took them.
+struct LockNames(Vec<LockId>);
+
+impl LockNames {
+    fn of(orders: &[(&str, Vec<Step>)]) -> LockNames {
+        let mut seen = Vec::new();
+        for step in orders.iter().flat_map(|(_, steps)| steps) {
+            for lock in [step.held.0, step.asked.0] {
+                if !seen.contains(&lock) {
+                    seen.push(lock);
+                }
+            }
+        }
+        LockNames(seen)
+    }
+
+    fn name(&self, lock: LockId) -> String {
+        let kind = match lock.kind() {
+            Kind::Mutex => "Mutex",
+            Kind::RwLock => "RwLock",
+        };
+        let same_kind: Vec<_> = self.0.iter().filter(|l| l.kind() == lock.kind()).collect();
+        match same_kind.iter().position(|l| **l == lock) {
+            Some(at) if same_kind.len() > 1 => format!("the store's {kind} #{}", at + 1),
+            _ => format!("the store's {kind}"),
+        }
+    }
+
+    fn side(&self, (lock, side): (LockId, Side)) -> String {
+        match (lock.kind(), side) {
+            (Kind::Mutex, _) => self.name(lock),
+            (_, Side::Shared) => format!("{} (shared)", self.name(lock)),
+            (_, Side::Exclusive) => format!("{} (exclusive)", self.name(lock)),
+            (_, Side::Upgradable) => format!("{} (upgradable)", self.name(lock)),
+        }
+    }
+}
+
+/// A save held in its copy meets a write in the turnstile, then everything runs at
+/// once: all must finish, and a hang names every stuck thread.
+fn paths_meeting_and_all_at_once<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
     let scratch = Scratch::new(ctx, "deadlock");
     let path = scratch.path("store.snap");
     let lab = Lab::new();
