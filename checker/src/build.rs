@@ -263,7 +263,7 @@ fn generate(workspace: &Workspace, lesson: &Lesson) -> Result<Generated> {
     );
     learner.insert("lib".into(), Value::Table(lib));
     let mut learner_deps = inspect::reference_dependencies(workspace, lesson)?;
-    watch_rwlocks(&mut learner_deps, workspace);
+    watch_locks(&mut learner_deps, workspace);
     learner.insert("dependencies".into(), Value::Table(learner_deps));
     if !lesson.allows_unsafe {
         let mut rust = Table::new();
@@ -303,9 +303,10 @@ fn generate(workspace: &Workspace, lesson: &Lesson) -> Result<Generated> {
 }
 
 /// The learner's `parking_lot` is the checker's watched copy of it: the same API and
-/// the same lock, plus thread-local notes of which `RwLock` a thread asked for, so a
-/// criterion can see a lock taken where no answer shows it (see `checker/lock-watch`).
-fn watch_rwlocks(deps: &mut Table, workspace: &Workspace) {
+/// the same locks, plus thread-local notes of which `Mutex` or `RwLock` a thread asked
+/// for while holding which, and stops a probe can hold a thread at, so a criterion can
+/// see a lock taken where no answer shows it (see `checker/lock-watch`).
+fn watch_locks(deps: &mut Table, workspace: &Workspace) {
     if deps.contains_key("parking_lot") {
         let mut watched = Table::new();
         watched.insert("package".into(), "kvlab-lock-watch".into());

@@ -1,13 +1,16 @@
-//! parking_lot, with every `RwLock` watched.
+//! parking_lot, with every `Mutex` and `RwLock` watched.
 //!
 //! The checker builds a learner's crate against this crate under the name
-//! `parking_lot`. Everything is parking_lot's own except `RwLock` and its guards,
-//! which sit on a raw lock that delegates every call to parking_lot's and, on a
-//! thread the probe is [`watching`](kvlab_watch::watching), notes which lock was asked for,
-//! how, whether it was granted, and which locks the thread holds. So a criterion can
-//! see what no answer shows: a `stats()` that tries the store's lock, finds it free
-//! and copies the metrics under it. A thread nobody watches pays one thread-local
-//! read per lock call.
+//! `parking_lot`. Everything is parking_lot's own except `Mutex`, `RwLock`, their
+//! guards and `Condvar`, which sit on raw locks that delegate every call to
+//! parking_lot's and, on a thread the probe is [`watching`](kvlab_watch::watching),
+//! note which lock was asked for, how, whether it was granted, and which locks the
+//! thread held then and holds now; on a thread the probe is
+//! [`stopping_at`](kvlab_watch::stopping_at), they also call the probe at each moment
+//! (about to ask, about to wait, just let go). So a criterion can see what no answer
+//! shows (a `stats()` that tries the store's lock, two paths that take two locks in
+//! opposite orders) and hold a thread at a known point of its locking. A thread
+//! nobody watches pays a thread-local read or two per lock call.
 //!
 //! Learner code cannot tell the difference: the same names, the same methods (they
 //! are lock_api's, generic over the raw lock), the same blocking and fairness. The

@@ -4,7 +4,8 @@
 use probe_kit::Ladder;
 
 use crate::criteria::{
-    NO_DEADLOCK, POLICY_DOCUMENT, READERS_NOT_BLOCKED, READS_CONSISTENT, RESTORE_ROUNDTRIP,
+    NO_DEADLOCK, POLICY_DOCUMENT, READERS_NOT_BLOCKED, READERS_SIDE_BY_SIDE, READS_CONSISTENT,
+    RESTORE_ROUNDTRIP,
     SEQUENCE_GAP_FREE, SNAPSHOT_CONSISTENT, SNAPSHOT_FILE_ATOMIC, SNAPSHOT_OUTSIDE_LOCK,
     STATE_FOLLOWS_LOG, TORN_SNAPSHOT_REFUSED,
 };
@@ -68,6 +69,18 @@ pub const LADDERS: &[Ladder] = &[
         ],
     },
     Ladder {
+        criterion: &READERS_SIDE_BY_SIDE,
+        more: &[
+            "A read changes nothing, so any number of reads may run at once: that is the whole \
+             point of a reader-writer lock (lesson 02). Only a change needs the state alone.",
+            "Every path that only looks at the state (a get, the copy of a snapshot) asks for \
+             the shared side of its lock; the exclusive side is for the one moment a write \
+             changes the state.",
+            "In get and copy_state, the state's guard comes from `read()`, never `write()`, and \
+             no Mutex stands in front of it.",
+        ],
+    },
+    Ladder {
         criterion: &SNAPSHOT_CONSISTENT,
         more: &[
             "A snapshot is one moment of the state, like a read: it must equal the replay of \
@@ -88,7 +101,9 @@ pub const LADDERS: &[Ladder] = &[
              guard of the store may still be alive while encoding or writing.",
             "Call copy_state, keep its owned result, then `encode` it and `write_all` and \
              `flush` the bytes; a guard taken in write_snapshot itself and kept in a local \
-             would live to the end of the function.",
+             would live to the end of the function. The same goes for save_snapshot: no \
+             guard (the writer's included) may be alive across disk.create, a write, \
+             disk.sync, disk.rename or disk.sync_dir_of.",
         ],
     },
     Ladder {
@@ -99,10 +114,10 @@ pub const LADDERS: &[Ladder] = &[
             "Write the new snapshot somewhere else first, make it durable, then swap names in \
              one step and make the swap durable too. Only then is it saved, and only then is \
              the hook told.",
-            "In save_snapshot: create the file at `temp_path_for(path)`, write_snapshot into \
-             it, `sync_all`, `fs::rename` it over the path, `sync_dir_of(path)`, and last \
-             `on_snapshot_saved` through the writer mutex; remove the temporary file if \
-             writing fails.",
+            "In save_snapshot, all through `self.disk`: `create` the file at \
+             `temp_path_for(path)`, write_snapshot into it, `sync` it, `rename` it over the \
+             path, `sync_dir_of(path)`, and last `on_snapshot_saved` through the writer mutex; \
+             `remove` the temporary file if writing or syncing fails.",
         ],
     },
     Ladder {
@@ -128,9 +143,9 @@ pub const LADDERS: &[Ladder] = &[
             "A tombstone holds its key's version: leave it out of the snapshot and the key \
              restarts at v1 and the versions stop adding up. The sequence must come back \
              exactly, not be recomputed from the entries.",
-            "restore: read the whole file, `decode` it, and build the store with `from_parts` \
-             from the machine `from_store` makes and the hook given; every error comes back \
-             through `?`.",
+            "restore: read the whole file with `disk.read`, `decode` it, and build the store \
+             with `from_parts` from the machine `from_store` makes, the hook and the disk \
+             given; every error comes back through `?`.",
         ],
     },
     Ladder {
@@ -138,7 +153,8 @@ pub const LADDERS: &[Ladder] = &[
         more: &[
             "Two locks can deadlock only if two paths take them in opposite orders (the book's \
              \"Why the locks cannot deadlock\"). Fix one order, turnstile then state, and keep \
-             it everywhere.",
+             it everywhere. The checker runs each path alone and notes the order it takes \
+             its locks in: the report names the two paths that disagree.",
             "The risky path is the snapshot: it takes the state to copy and the turnstile to \
              tell the hook. It must never hold the state while it waits for the turnstile.",
             "In save_snapshot the only state guard lives inside copy_state and is gone before \
