@@ -1,29 +1,32 @@
 //! Lesson 04: the concurrency policy.
 //!
-//! Your task: fill in the `todo!()`s in order, steps 1 to 7 (step 6 is `decode` in
-//! `format.rs`), then write the policy in `POLICY.md` (step 8). The types, the traits,
-//! `validate`, the snapshot format and the file helpers are given. The book's chapter
-//! "Lesson 04: the concurrency policy" walks through every step, and
-//! `just check lesson04` grades your work and says what to fix next.
+//! Your task: design the store (which locks, what each guards, in which order they
+//! are taken: the fields of [`Store`] are yours), write the functions, each to the
+//! contract its doc comment states (step 6 is `decode` in `format.rs`), then say in
+//! `POLICY.md` what you chose and why (step 8). The types, the traits, `validate`, the
+//! snapshot format, the file helpers and the [`Disk`] are given. The book's chapter
+//! "Lesson 04: the concurrency policy" weighs the designs, `just hint lesson04` gives
+//! a hint at a time, and `just check lesson04` grades your work and says what to fix
+//! next.
 //!
 //! A store that many threads use at once, with a written policy and code that keeps it:
 //!
-//! - **one writer at a time.** Every write passes one turnstile (the writer lock),
-//!   where it is validated, numbered and handed to the [`WriteHook`] before it takes
-//!   effect, so the writes form one ordered log;
-//! - **shared reads.** Readers take only the state's read lock, which a writer takes
-//!   exclusively just for the short moment its write changes the state;
-//! - **snapshots outside the lock.** The state is copied under the read lock and
-//!   written to a file with no lock held; restoring refuses any file that is not
-//!   exactly what was written.
+//! - **one writer at a time.** Every write is validated, numbered and handed to the
+//!   [`WriteHook`] before it takes effect, one write after another, so the writes form
+//!   one ordered log;
+//! - **shared reads.** Readers run side by side, and wait at most for the short moment
+//!   a write changes the state, never for a writer's slow hook;
+//! - **snapshots outside the lock.** A snapshot is one moment of the state, and no
+//!   lock a writer or a reader needs is held while it is encoded or goes to disk;
+//!   restoring refuses any file that is not exactly what was written.
 //!
 //! The policy itself, and why it is right, is in `POLICY.md` ([`POLICY`]).
 
 // The stubs below (here and in `format.rs`) ignore their arguments until you write
 // them, `write_snapshot` declares `mut out` for the writing you will add, and the
-// store's two locks are never read while every method is a `todo!()`; without this
-// line the compiler's warnings about them would bury the errors that matter.
-#![allow(unused_variables, unused_mut, dead_code)]
+// imports wait for the fields you will choose; without this line the compiler's
+// warnings about them would bury the errors that matter.
+#![allow(unused_variables, unused_mut, unused_imports, dead_code)]
 
 mod format;
 
@@ -181,17 +184,13 @@ pub struct SnapshotInfo {
 // ANCHOR: store
 /// The store: one writer at a time, readers side by side.
 ///
-/// Lock order: `writer`, then `state`. Only the write path holds both, and it takes
-/// them in that order; every other path holds one lock at a time.
+/// Its fields are your design: which locks (parking_lot's `Mutex` and `RwLock` are
+/// imported; std's work too), what each one guards (the state `S`, the hook `H`, the
+/// disk `D`), and in which order a path that needs two takes them. The book's
+/// "Designing the store" weighs the choices; `POLICY.md` says which you made.
 pub struct Store<S = state::Store, H = NoHook, D = OsDisk> {
-    /// The turnstile. Its holder is the only thread that may change the state, so
-    /// the sequence number it reads from the state stays its own until it applies.
-    /// It guards the hook: writes reach the hook one at a time, in sequence order.
-    writer: Mutex<H>,
-    /// The state. Readers share it; a writer takes it exclusively only to apply.
-    state: RwLock<S>,
-    /// Where snapshots go. It needs no lock: each save has files of its own.
-    disk: D,
+    /// Replace with your fields.
+    design: std::marker::PhantomData<(S, H, D)>,
 }
 // ANCHOR_END: store
 
@@ -209,12 +208,10 @@ impl Default for Store {
 }
 
 impl<S: StateMachine, H: WriteHook, D: Disk> Store<S, H, D> {
+    /// A store over `state` (its `global_seq` is the number of the last write), which
+    /// hands every write to `hook` and puts its snapshots on `disk`.
     pub fn from_parts(state: S, hook: H, disk: D) -> Self {
-        Store {
-            writer: Mutex::new(hook),
-            state: RwLock::new(state),
-            disk,
-        }
+        todo!("step 0: Store::from_parts, the fields you chose")
     }
 
     pub fn set(&self, key: &str, value: &str) -> Result<Response, WriteError> {
@@ -226,19 +223,19 @@ impl<S: StateMachine, H: WriteHook, D: Disk> Store<S, H, D> {
     }
 
     // ANCHOR: write
-    /// Step 1. The turnstile: every write goes through here, one at a time.
+    /// Step 1. Every write goes through here. The contract:
     ///
-    /// 1. `validate` the command first: a refused write needs no lock and takes no
-    ///    number.
-    /// 2. Lock the writer mutex (`self.writer`) and keep it to the end: its guard is
-    ///    the hook, and while you hold it no other write can happen.
-    /// 3. Under a *read* lock of the state, find the next sequence number,
-    ///    `global_seq() + 1`. A DEL of a key with no live value is not a write: answer
-    ///    `Ok(Response::NotFound)` without calling the hook.
-    /// 4. Hand the write to the hook: `on_write(seq, &command)`. This is the slow part
-    ///    (a log append later); hold no state lock while it runs.
-    /// 5. Apply the command under the state's *write* lock, for that one call only,
-    ///    and answer its response, whose `seq` is the number from 3.
+    /// - a command `validate` refuses changes nothing and takes no number;
+    /// - a DEL of a key with no live value answers `Ok(Response::NotFound)`, takes no
+    ///   number and never reaches the hook;
+    /// - every other write takes the next number: 1, 2, 3, ..., none skipped or given
+    ///   twice, in the order the writes take effect;
+    /// - the hook hears it, `on_write(seq, &command)`, before it changes the state,
+    ///   one write at a time, in sequence order; the write then applies at once (no
+    ///   other write between the hook call and its apply) and answers the response
+    ///   whose `seq` is its number;
+    /// - the hook is slow (a log append and its fsync, later): readers do not wait for
+    ///   it, and no lock a reader needs is held while it runs.
     ///
     /// Book: "Step 1: the turnstile".
     pub fn write(&self, command: Command) -> Result<Response, WriteError> {
@@ -247,17 +244,20 @@ impl<S: StateMachine, H: WriteHook, D: Disk> Store<S, H, D> {
     // ANCHOR_END: write
 
     // ANCHOR: get
-    /// Step 2. Reads `key`: its live entry (`lookup`, cloned, so it outlives the
-    /// lock) and `as_of`, the state's `global_seq`, both taken under *one* read lock,
-    /// so they describe the same moment. Book: "Step 2: reads share the state".
+    /// Step 2. Reads `key`: its live entry (value, version, and the number of the
+    /// write that produced it) and `as_of`, both of one moment: exactly the state after
+    /// writes 1 to `as_of`, never half a write. Readers run side by side, and wait at
+    /// most for the moment a write changes the state. Book: "Step 2: reads share the
+    /// state".
     pub fn get(&self, key: &str) -> Read {
         todo!("step 2: Store::get")
     }
     // ANCHOR_END: get
 
     // ANCHOR: copy_state
-    /// Step 3. A copy of the whole state, entries and `global_seq` together, taken
-    /// under one read lock that is released as soon as the copy is made.
+    /// Step 3. A copy of the whole state, entries and `global_seq` together, of one
+    /// moment: equal to the replay of writes 1 to its `global_seq`. Readers may run
+    /// beside the copy; whatever writers wait for, they wait only while it is taken.
     /// Book: "Step 3: copy under a short lock".
     pub fn copy_state(&self) -> S {
         todo!("step 3: Store::copy_state")
@@ -265,10 +265,10 @@ impl<S: StateMachine, H: WriteHook, D: Disk> Store<S, H, D> {
     // ANCHOR_END: copy_state
 
     // ANCHOR: write_snapshot
-    /// Step 4. Writes a snapshot to `out`: take a copy with `copy_state`, then, with
-    /// no lock held, `encode` the copy's `view()` and write all of it to `out` (and
-    /// flush). Answer what the snapshot holds: the copy's `global_seq`, its number of
-    /// entries (tombstones included) and the number of bytes written.
+    /// Step 4. Writes a snapshot of one moment to `out` (`encode` of a copy's `view()`),
+    /// all of it, flushed, and answers what it holds: its `global_seq`, its number of
+    /// entries (tombstones included) and the bytes written. No lock a writer or a
+    /// reader needs is held while it encodes or writes.
     /// Book: "Step 4: write the snapshot outside any lock".
     pub fn write_snapshot<W: Write>(&self, mut out: W) -> io::Result<SnapshotInfo> {
         todo!("step 4: Store::write_snapshot")
@@ -276,17 +276,18 @@ impl<S: StateMachine, H: WriteHook, D: Disk> Store<S, H, D> {
     // ANCHOR_END: write_snapshot
 
     // ANCHOR: save_snapshot
-    /// Step 5. Saves a snapshot to `path` so that the file there is always a whole
-    /// snapshot, the old one or the new one, even if the machine stops halfway. Every
-    /// file operation goes through `self.disk`, and none runs with a lock held:
+    /// Step 5. Saves a snapshot to `path`. The contract:
     ///
-    /// 1. `create` a file at `temp_path_for(path)` and `write_snapshot` into it;
-    /// 2. `sync` the file, so its bytes are on disk before any name points at them
-    ///    (if 1 or 2 fails, `remove` the temporary file and return the error);
-    /// 3. `rename` it over `path` (atomic: there is no moment with half a file);
-    /// 4. `sync_dir_of(path)`, so that the rename itself survives a crash;
-    /// 5. tell the hook, `on_snapshot_saved(info.seq)`, holding no state lock.
+    /// - at every moment, even if the machine stops halfway, the file at `path` is a
+    ///   whole snapshot, the old one or the new one;
+    /// - the new snapshot is durable (its bytes, and the name that points at them)
+    ///   before the hook hears `on_snapshot_saved(seq)`;
+    /// - a save that fails returns the error and leaves the old snapshot, and nothing
+    ///   else, behind;
+    /// - every file operation goes through the store's `Disk` (the `disk` given to
+    ///   `from_parts`), and none runs while a lock a writer or a reader needs is held.
     ///
+    /// `temp_path_for` gives a name for a file on its way to `path`.
     /// Book: "Step 5: replace the file in one step".
     pub fn save_snapshot(&self, path: &Path) -> Result<SnapshotInfo, SnapshotError> {
         todo!("step 5: Store::save_snapshot")
@@ -294,9 +295,10 @@ impl<S: StateMachine, H: WriteHook, D: Disk> Store<S, H, D> {
     // ANCHOR_END: save_snapshot
 
     // ANCHOR: restore
-    /// Step 7. A store holding exactly the snapshot in `path`: read the file with
-    /// `disk.read`, `decode` it (step 6), and wrap the state with `S::from_store`.
-    /// Any error is returned as it is; then nothing was loaded. Book: "Step 7: restore".
+    /// Step 7. A store holding exactly the snapshot in `path` (read with `disk.read`,
+    /// refused by `decode` of step 6 unless whole): the same entries, tombstones
+    /// included, and the same sequence, so the next write takes the next number. Any
+    /// error is returned as it is; then nothing was loaded. Book: "Step 7: restore".
     pub fn restore(path: &Path, hook: H, disk: D) -> Result<Self, SnapshotError> {
         todo!("step 7: Store::restore")
     }
