@@ -213,9 +213,9 @@ fn beside_one_inside<S: Subject>(
         let (lab, hold, call) = (Arc::clone(lab), Arc::clone(&hold), first_call.to_owned());
         inside.spawn("reader-inside", move |doing| {
             lab.hold_first_state_access_here(Arc::clone(&hold));
+            let _ended = ArrivesOnDrop(hold);
             doing.set(format_args!("{call}, held inside the state"));
             first();
-            hold.arrived.open();
         });
     }
     if !hold.arrived.wait(BLOCKED_AFTER) {
