@@ -441,7 +441,16 @@ fn held_write_is_invisible<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
         BLOCKED_AFTER,
         "readers finish while a writer is held inside on_write",
         READERS_WAIT,
-    )?;
+    )
+    .map_err(|failure| {
+        // Not a read that mixes two moments: a read that cannot start.
+        failure.with_hint(
+            "Readers wait for the writer's hook here, so they cannot be checked: while \
+             on_write runs, the writer may hold its turnstile but nothing a reader needs. \
+             Take the state's exclusive lock only around the apply (readers-not-blocked \
+             fails for the same reason).",
+        )
+    })?;
     let command = held.command.clone();
     let _answer = held.finish()?;
     let history = History::replay(&lab.log());

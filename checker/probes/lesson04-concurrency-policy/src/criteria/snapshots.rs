@@ -1030,7 +1030,8 @@ pub fn restore_roundtrip<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
                 format!("it failed: {e}"),
             )
         })?;
-        let restored = subject.restore(&path, &Lab::new()).map_err(|e| {
+        let restored_lab = Lab::new();
+        let restored = subject.restore(&path, &restored_lab).map_err(|e| {
             Failure::new(
                 format!("restore loads the snapshot of {what} that save_snapshot just wrote"),
                 format!("it refused it: {e}"),
@@ -1057,10 +1058,12 @@ pub fn restore_roundtrip<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
                 ),
             ));
         }
-        let next = subject.write(&restored, Command::set("after-restore", "x"));
+        let next_command = Command::set("after-restore", "x");
+        let next_seq = original.global_seq() + 1;
+        let next = subject.write(&restored, next_command.clone());
         let want = Ok(Response::Stored {
             version: 1,
-            seq: original.global_seq() + 1,
+            seq: next_seq,
         });
         if next != want {
             return Err(Failure::new(
@@ -1069,6 +1072,29 @@ pub fn restore_roundtrip<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
                     want.as_ref().unwrap()
                 ),
                 format!("it answered {next:?}"),
+            ));
+        }
+        let heard = restored_lab.log();
+        if heard != [(next_seq, next_command.clone())] {
+            let heard = match heard.as_slice() {
+                [] => "nothing".to_owned(),
+                calls => calls
+                    .iter()
+                    .map(|(seq, command)| format!("on_write({seq}, `{command}`)"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            };
+            return Err(Failure::new(
+                format!(
+                    "after restoring {what}, the hook hears the next write as \
+                     on_write({next_seq}, `{next_command}`)"
+                ),
+                format!("it heard {heard}"),
+            )
+            .with_detail(
+                "The log goes on where the snapshot ends: after a restore, the hook must hear \
+                 each write under the number the write answers. A number counted apart from \
+                 the state has to start from the restored state's global_seq.",
             ));
         }
     }
