@@ -1106,6 +1106,9 @@ pub fn no_deadlock<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
     paths_meeting_and_all_at_once(subject, ctx)
 }
 
+/// One path of the store, ready to run on a thread of its own.
+type StorePath = Box<dyn FnOnce() + Send>;
+
 /// One step of a path's lock order: while holding `held`, it asked for `asked`.
 #[derive(Clone, Copy, PartialEq, Eq)]
 struct Step {
@@ -1123,39 +1126,30 @@ fn locks_taken_in_one_order<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
     let lab = Lab::new();
     let store = prefilled(subject, &lab, &keys(3))?;
     ctx.progress("each path of the store alone, with the order it takes its locks in");
-    type Path = (&'static str, Box<dyn Fn() + Send>);
-    let paths: Vec<Path> = {
-        let call = |f: Box<dyn Fn(&S, &S::Store) + Send>| {
-            let (subject, store) = (subject.clone(), Arc::clone(&store));
-            Box::new(move || f(&subject, &store)) as Box<dyn Fn() + Send>
-        };
-        let saved_to = path.clone();
-        vec![
-            (
-                "set(..)",
-                call(Box::new(|s, st| drop(s.write(st, Command::set("k0", "x"))))),
-            ),
-            (
-                "del(..)",
-                call(Box::new(|s, st| drop(s.write(st, Command::del("k1"))))),
-            ),
-            ("get(..)", call(Box::new(|s, st| drop(s.get(st, "k0"))))),
-            (
-                "copy_state()",
-                call(Box::new(|s, st| drop(s.copy_state(st)))),
-            ),
-            (
-                "write_snapshot(..)",
-                call(Box::new(|s, st| {
-                    drop(s.write_snapshot(st, &mut io::sink()))
-                })),
-            ),
-            (
-                "save_snapshot(..)",
-                call(Box::new(move |s, st| drop(s.save_snapshot(st, &saved_to)))),
-            ),
-        ]
+    let call = |f: fn(&S, &S::Store, &Path)| -> StorePath {
+        let (subject, store, path) = (subject.clone(), Arc::clone(&store), path.clone());
+        Box::new(move || f(&subject, &store, &path))
     };
+    let paths: [(&str, StorePath); 6] = [
+        (
+            "set(..)",
+            call(|s, st, _| drop(s.write(st, Command::set("k0", "x")))),
+        ),
+        (
+            "del(..)",
+            call(|s, st, _| drop(s.write(st, Command::del("k1")))),
+        ),
+        ("get(..)", call(|s, st, _| drop(s.get(st, "k0")))),
+        ("copy_state()", call(|s, st, _| drop(s.copy_state(st)))),
+        (
+            "write_snapshot(..)",
+            call(|s, st, _| drop(s.write_snapshot(st, &mut io::sink()))),
+        ),
+        (
+            "save_snapshot(..)",
+            call(|s, st, p| drop(s.save_snapshot(st, p))),
+        ),
+    ];
     let mut orders: Vec<(&'static str, Vec<Step>)> = Vec::new();
     for (name, run) in paths {
         let mut alone = Crew::new();
