@@ -122,7 +122,7 @@ pub fn run(course: &Workspace, options: &Options) -> Result<()> {
                 lesson: lesson.id(),
                 outcome: "graded".into(),
                 passed: 0,
-                total: lesson.criteria().len(),
+                total: lesson.criteria().iter().filter(|c| c.graded).count(),
                 report: None,
                 reason: None,
                 checker_version: version.clone(),
@@ -543,6 +543,7 @@ fn criterion_status(graded: &Graded, id: &str) -> String {
             _ => "fail".into(),
         },
         Some(Status::NotImplemented) => "todo".into(),
+        Some(Status::ForReview) => "for-review".into(),
         Some(Status::NotRun) | None => "not-run".into(),
     }
 }
@@ -561,7 +562,8 @@ fn summary(results: &[&Graded], lessons: &[&Lesson]) -> String {
     let mut out = String::from("\nPass rate per criterion:\n");
     for lesson in lessons {
         let mine: Vec<&&Graded> = results.iter().filter(|g| g.lesson == lesson.id()).collect();
-        for info in lesson.criteria() {
+        // An item for review has no pass rate: nobody passes or fails it.
+        for info in lesson.criteria().into_iter().filter(|c| c.graded) {
             let passed = mine
                 .iter()
                 .filter(|g| criterion_status(g, info.id) == "pass")

@@ -54,7 +54,11 @@ pub fn next(workspace: &Workspace, lesson: &Lesson, report: &Report, more: bool)
             lesson.id()
         ));
     }
-    let Some(first) = report.criteria.iter().find(|c| c.status != Status::Pass) else {
+    let Some(first) = report
+        .criteria
+        .iter()
+        .find(|c| c.graded && c.status != Status::Pass)
+    else {
         return Ok(format!(
             "Every criterion of {} passes: no hint needed. Compare your design with the \
              reference's, if you like: `just diff {}`.",
@@ -102,7 +106,7 @@ pub fn next(workspace: &Workspace, lesson: &Lesson, report: &Report, more: bool)
         Status::NotImplemented => first.seen.clone().unwrap_or_default(),
         Status::Fail => "fails".to_owned(),
         Status::NotRun => "not run".to_owned(),
-        Status::Pass => unreachable!("the first criterion that does not pass"),
+        Status::Pass | Status::ForReview => unreachable!("the first graded criterion that fails"),
     };
     let next = if level + 1 < ladder.len() {
         format!("`just hint {} --more` gives the next one.", lesson.id())
@@ -112,7 +116,7 @@ pub fn next(workspace: &Workspace, lesson: &Lesson, report: &Report, more: bool)
     let untouched = report
         .criteria
         .iter()
-        .all(|c| c.status == Status::NotImplemented);
+        .all(|c| !c.graded || c.status == Status::NotImplemented);
     let start = if untouched && level == 0 {
         format!("Where to start: {}\n\n", lesson.start)
     } else {

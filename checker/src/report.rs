@@ -27,6 +27,7 @@ pub struct Report {
     /// Why the checker would not build or run the crate; then no criterion ran.
     pub refused: Option<String>,
     pub criteria: Vec<CriterionReport>,
+    /// How many graded criteria passed, of `total`; items for review count in neither.
     pub passed: usize,
     pub total: usize,
 }
@@ -39,6 +40,8 @@ pub enum Status {
     NotImplemented,
     /// The crate did not build, so the criterion could not run.
     NotRun,
+    /// An item a person reads (a written argument): the checker never grades it.
+    ForReview,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,6 +60,8 @@ pub enum FailureKind {
 pub struct CriterionReport {
     pub id: String,
     pub title: String,
+    /// False for an item for review: it neither passes nor fails.
+    pub graded: bool,
     pub status: Status,
     pub failure: Option<FailureKind>,
     pub expected: Option<String>,
@@ -80,7 +85,7 @@ impl Report {
         criteria: Vec<CriterionReport>,
     ) -> Self {
         let passed = criteria.iter().filter(|c| c.status == Status::Pass).count();
-        let total = criteria.len();
+        let total = criteria.iter().filter(|c| c.graded).count();
         Report {
             lesson,
             title,
@@ -110,6 +115,7 @@ impl CriterionReport {
         CriterionReport {
             id: info.id.to_owned(),
             title: info.title.to_owned(),
+            graded: info.graded,
             status,
             failure: None,
             expected: None,
@@ -135,6 +141,27 @@ impl CriterionReport {
         // Set when the criterion chose a hint for what it saw: that one stays.
         let mut chose_hint = false;
         let (kind, expected, seen, detail) = match run.ended {
+            // Only the harness reports, and it reports a pass only for what is graded
+            // and a review only for what is not; anything else is not its report.
+            Ended::Reported(Outcome::Pass | Outcome::ForReview { .. })
+                if matches!(run.ended, Ended::Reported(Outcome::Pass)) != info.graded =>
+            {
+                (
+                    FailureKind::Untrusted,
+                    "a report from the checker's own harness".to_owned(),
+                    "a pass for an item that is only ever reviewed, or a review for a graded \
+                     criterion: the probe was built from other sources than the checker"
+                        .to_owned(),
+                    None,
+                )
+            }
+            Ended::Reported(Outcome::ForReview { summary, detail }) => {
+                report.status = Status::ForReview;
+                report.seen = Some(summary);
+                report.detail = detail;
+                report.output = None;
+                return report;
+            }
             Ended::Reported(Outcome::Pass) => {
                 report.status = Status::Pass;
                 report.output = None;
@@ -328,6 +355,7 @@ pub fn render_criterion(c: &CriterionReport, width: usize) -> String {
         Status::Fail => paint.paint("31", "FAIL"),
         Status::NotImplemented => paint.paint("33", "TODO"),
         Status::NotRun => paint.paint("2", "----"),
+        Status::ForReview => paint.paint("36", "READ"),
     };
     let _ = writeln!(out, "  {label}  {:<width$}  {}", c.id, c.title);
     let indent = " ".repeat(10);
@@ -345,6 +373,16 @@ pub fn render_criterion(c: &CriterionReport, width: usize) -> String {
         }
         Status::NotImplemented => {
             let _ = writeln!(out, "{indent}{}", c.seen.as_deref().unwrap_or_default());
+        }
+        Status::ForReview => {
+            let _ = writeln!(
+                out,
+                "{indent}for review, not graded: the checker never calls it passed or failed"
+            );
+            field(&mut out, "found", &c.seen);
+            for line in c.detail.iter().flat_map(|d| d.lines()) {
+                let _ = writeln!(out, "{indent}{:<9} {line}", "");
+            }
         }
         Status::Fail => {
             field(&mut out, "expected", &c.expected);
@@ -383,7 +421,20 @@ pub fn render_footer(report: &Report, replay_command: &str) -> String {
     } else {
         "criteria pass"
     };
-    let _ = writeln!(out, "\n{} of {} {counted}.", report.passed, report.total);
+    let reviews = report.criteria.iter().filter(|c| !c.graded).count();
+    let reviewed = match reviews {
+        0 => String::new(),
+        1 => " One more item is for review: a person reads it, the checker does not grade it."
+            .to_owned(),
+        n => format!(
+            " {n} more items are for review: a person reads them, the checker does not grade them."
+        ),
+    };
+    let _ = writeln!(
+        out,
+        "\n{} of {} {counted}.{reviewed}",
+        report.passed, report.total
+    );
     if !report.all_pass() {
         let _ = writeln!(
             out,

@@ -9,7 +9,7 @@
 use std::cell::{Cell, RefCell};
 
 /// Which side of a lock a call asked for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Side {
     Shared,
     Exclusive,

@@ -39,6 +39,9 @@ pub struct Info {
     /// The hang detector: the checker kills the probe after this long. Generous on
     /// purpose; a passing run takes a small fraction of it.
     pub deadline_secs: u64,
+    /// False for an item a person reads rather than the checker grades (a written
+    /// argument, say): it is reported "for review", never as passed or failed.
+    pub graded: bool,
 }
 
 /// Why a criterion failed: what the criterion expected and what it saw instead.
@@ -88,6 +91,22 @@ impl Failure {
 /// The result of running one criterion to completion.
 pub type Verdict = Result<(), Failure>;
 
+/// What an item for review found, for the person who reads it: a one-line summary
+/// (its size, which points it covers) and, if there is more, the rest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Review {
+    pub summary: String,
+    pub detail: Option<String>,
+}
+
+/// How one criterion or review item ended, as the probe tells the harness.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Finding {
+    Pass,
+    Fail(Failure),
+    ForReview(Review),
+}
+
 /// Fails with `expected`/`seen` unless `ok`; keeps criteria short and readable.
 pub fn ensure(ok: bool, expected: impl fmt::Display, seen: impl fmt::Display) -> Verdict {
     if ok {
@@ -132,12 +151,33 @@ impl Ctx {
 /// finds the function by the same value.
 pub struct Criterion<S> {
     pub info: &'static Info,
-    pub run: fn(&S, &Ctx) -> Verdict,
+    run: Run<S>,
+}
+
+enum Run<S> {
+    Graded(fn(&S, &Ctx) -> Verdict),
+    ForReview(fn(&S, &Ctx) -> Review),
 }
 
 impl<S> Criterion<S> {
     pub const fn new(info: &'static Info, run: fn(&S, &Ctx) -> Verdict) -> Self {
-        Criterion { info, run }
+        assert!(info.graded, "a graded criterion's Info says `graded: true`");
+        Criterion {
+            info,
+            run: Run::Graded(run),
+        }
+    }
+
+    /// An item the checker reports for a person to read, never as passed or failed.
+    pub const fn for_review(info: &'static Info, run: fn(&S, &Ctx) -> Review) -> Self {
+        assert!(
+            !info.graded,
+            "an item for review's Info says `graded: false`"
+        );
+        Criterion {
+            info,
+            run: Run::ForReview(run),
+        }
     }
 }
 
@@ -147,7 +187,7 @@ pub trait Probe {
     fn criteria(&self) -> Vec<&'static Info>;
     /// Runs criterion `id`, or `None` if the lesson has no such criterion. Panics
     /// from the implementation are caught by the caller.
-    fn run(&self, id: &str, ctx: &Ctx) -> Option<Verdict>;
+    fn run(&self, id: &str, ctx: &Ctx) -> Option<Finding>;
 }
 
 /// The one [`Probe`] every lesson uses: a subject and the lesson's criteria table.
@@ -179,9 +219,15 @@ impl<S> Probe for Graded<S> {
         self.criteria.iter().map(|c| c.info).collect()
     }
 
-    fn run(&self, id: &str, ctx: &Ctx) -> Option<Verdict> {
+    fn run(&self, id: &str, ctx: &Ctx) -> Option<Finding> {
         let criterion = self.criteria.iter().find(|c| c.info.id == id)?;
-        Some((criterion.run)(&self.subject, ctx).map_err(|f| (self.amend)(f, ctx)))
+        Some(match criterion.run {
+            Run::Graded(run) => match run(&self.subject, ctx) {
+                Ok(()) => Finding::Pass,
+                Err(failure) => Finding::Fail((self.amend)(failure, ctx)),
+            },
+            Run::ForReview(run) => Finding::ForReview(run(&self.subject, ctx)),
+        })
     }
 }
 

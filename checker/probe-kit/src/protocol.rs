@@ -50,6 +50,11 @@ pub enum Outcome {
         #[serde(default)]
         stuck: bool,
     },
+    /// An item for review ran: what a person should read, never a pass or a fail.
+    ForReview {
+        summary: String,
+        detail: Option<String>,
+    },
     /// The implementation reached a `todo!()`; `step` is its message.
     NotImplemented {
         step: String,

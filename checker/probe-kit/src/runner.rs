@@ -6,7 +6,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::Mutex;
 
 use crate::protocol::{self, Message, Outcome, Request};
-use crate::{Ctx, Probe};
+use crate::{Ctx, Finding, Probe};
 
 /// The message `todo!("...")` panics with, before its argument.
 const TODO_PREFIX: &str = "not yet implemented";
@@ -77,13 +77,17 @@ fn run_caught(probe: &dyn Probe, id: &str, ctx: &Ctx) -> Outcome {
             stuck: false,
         },
         (_, Some((message, location))) => classify_panic(message, location),
-        (Ok(Some(Ok(()))), None) => Outcome::Pass,
-        (Ok(Some(Err(f))), None) => Outcome::Fail {
+        (Ok(Some(Finding::Pass)), None) => Outcome::Pass,
+        (Ok(Some(Finding::Fail(f))), None) => Outcome::Fail {
             expected: f.expected,
             seen: f.seen,
             detail: f.detail,
             hint: f.hint,
             stuck: f.stuck,
+        },
+        (Ok(Some(Finding::ForReview(review))), None) => Outcome::ForReview {
+            summary: review.summary,
+            detail: review.detail,
         },
         (Err(_), None) => Outcome::Panic {
             message: "panicked".into(),

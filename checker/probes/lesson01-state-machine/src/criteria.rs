@@ -17,6 +17,7 @@ pub const TRANSCRIPT: Info = Info {
            Display for Response (step 4).",
     book: "lesson01-state-machine.html#step-4-print-responses",
     deadline_secs: 10,
+    graded: true,
 };
 
 pub const VERSIONS_SEQUENCE: Info = Info {
@@ -27,6 +28,7 @@ pub const VERSIONS_SEQUENCE: Info = Info {
            missing key change nothing at all.",
     book: "lesson01-state-machine.html#versions-and-the-global-sequence",
     deadline_secs: 10,
+    graded: true,
 };
 
 pub const INVARIANTS_HOLD: Info = Info {
@@ -36,6 +38,7 @@ pub const INVARIANTS_HOLD: Info = Info {
            Check that every write stores the sequence number it took in the entry.",
     book: "lesson01-state-machine.html#the-invariants",
     deadline_secs: 10,
+    graded: true,
 };
 
 pub const INVARIANTS_CHECK: Info = Info {
@@ -46,6 +49,7 @@ pub const INVARIANTS_CHECK: Info = Info {
            store and a store of tombstones only are valid states too.",
     book: "lesson01-state-machine.html#step-5-check-the-invariants",
     deadline_secs: 10,
+    graded: true,
 };
 
 pub const REPLAY: Info = Info {
@@ -55,6 +59,7 @@ pub const REPLAY: Info = Info {
            or reorder them, and do not iterate a HashMap to decide the order.",
     book: "lesson01-state-machine.html#step-6-replay-the-log",
     deadline_secs: 10,
+    graded: true,
 };
 
 /// The lesson's criteria, in the order they run and are reported.

@@ -44,6 +44,7 @@ pub const SINGLE_THREAD: Info = Info {
            returns the machine's verdict.",
     book: "lesson02-rwlock-layer.html#the-work-step-by-step",
     deadline_secs: 45,
+    graded: true,
 };
 
 pub const READERS_PARALLEL: Info = Info {
@@ -54,6 +55,7 @@ pub const READERS_PARALLEL: Info = Info {
            hold the guard of another lock (a Mutex for statistics, say) across the lookup.",
     book: "lesson02-rwlock-layer.html#step-1-get-under-the-shared-lock",
     deadline_secs: 45,
+    graded: true,
 };
 
 pub const INVARIANTS_SHARED: Info = Info {
@@ -64,6 +66,7 @@ pub const INVARIANTS_SHARED: Info = Info {
            `upgradable_read()`, which admits one such reader at a time).",
     book: "lesson02-rwlock-layer.html#step-4-the-invariants-under-the-shared-lock",
     deadline_secs: 45,
+    graded: true,
 };
 
 pub const WRITERS_EXCLUSIVE: Info = Info {
@@ -75,6 +78,7 @@ pub const WRITERS_EXCLUSIVE: Info = Info {
            readers and other writers in at the same time.",
     book: "lesson02-rwlock-layer.html#step-2-set-under-the-exclusive-lock",
     deadline_secs: 45,
+    graded: true,
 };
 
 pub const LINEARIZABLE: Info = Info {
@@ -86,6 +90,7 @@ pub const LINEARIZABLE: Info = Info {
            different writes.",
     book: "lesson02-rwlock-layer.html#results-that-a-legal-order-explains",
     deadline_secs: 45,
+    graded: true,
 };
 
 pub const WRITER_NOT_STARVED: Info = Info {
@@ -97,6 +102,7 @@ pub const WRITER_NOT_STARVED: Info = Info {
            `RecursiveRwLock`) lets overlapping readers keep a writer out forever.",
     book: "lesson02-rwlock-layer.html#fairness-in-parking_lot-013",
     deadline_secs: 45,
+    graded: true,
 };
 
 pub const NO_DEADLOCK: Info = Info {
@@ -108,6 +114,7 @@ pub const NO_DEADLOCK: Info = Info {
            this one.",
     book: "lesson02-rwlock-layer.html#deadlocks-a-lock-taken-twice",
     deadline_secs: 45,
+    graded: true,
 };
 
 /// The lesson's criteria, in the order they run and are reported: the one-thread

@@ -40,6 +40,7 @@ pub const PLAN_SEEDED: Info = Info {
            shared by all threads, and have each thread perform exactly plan(config, t).",
     book: "lesson03-stress-test.html#step-1-plan-each-threads-operations-from-the-seed",
     deadline_secs: BUDGET_SECS,
+    graded: true,
 };
 
 pub const PASSES_ON_CORRECT_STORE: Info = Info {
@@ -50,6 +51,7 @@ pub const PASSES_ON_CORRECT_STORE: Info = Info {
            all threads (writers and readers) and every operation they completed.",
     book: "lesson03-stress-test.html#step-5-put-it-together",
     deadline_secs: BUDGET_SECS,
+    graded: true,
 };
 
 pub const REPORT_SHAPE: Info = Info {
@@ -59,6 +61,7 @@ pub const REPORT_SHAPE: Info = Info {
            this order, with PASS, FAIL (why) or SKIPPED (why).",
     book: "lesson03-stress-test.html#step-6-print-the-report",
     deadline_secs: BUDGET_SECS,
+    graded: true,
 };
 
 pub const CATCHES_LOST_UPDATE: Info = Info {
@@ -70,6 +73,7 @@ pub const CATCHES_LOST_UPDATE: Info = Info {
            never happens.",
     book: "lesson03-stress-test.html#the-invariants-after-the-run",
     deadline_secs: BUDGET_SECS,
+    graded: true,
 };
 
 pub const CATCHES_TORN_WRITE: Info = Info {
@@ -80,6 +84,7 @@ pub const CATCHES_TORN_WRITE: Info = Info {
            key, version and value (keep the writers' responses, not just the readers').",
     book: "lesson03-stress-test.html#step-4-check-what-the-readers-saw",
     deadline_secs: BUDGET_SECS,
+    graded: true,
 };
 
 pub const CATCHES_VERSION_GOING_BACK: Info = Info {
@@ -91,6 +96,7 @@ pub const CATCHES_VERSION_GOING_BACK: Info = Info {
            every read.",
     book: "lesson03-stress-test.html#step-4-check-what-the-readers-saw",
     deadline_secs: BUDGET_SECS,
+    graded: true,
 };
 
 pub const CATCHES_PANIC: Info = Info {
@@ -102,6 +108,7 @@ pub const CATCHES_PANIC: Info = Info {
            returns), never unwrap it.",
     book: "lesson03-stress-test.html#step-3-run-the-threads-with-a-deadline",
     deadline_secs: BUDGET_SECS,
+    graded: true,
 };
 
 pub const CATCHES_DEADLOCK: Info = Info {
@@ -113,6 +120,7 @@ pub const CATCHES_DEADLOCK: Info = Info {
            the threads that did not finish, and do not ask the store anything more.",
     book: "lesson03-stress-test.html#step-3-run-the-threads-with-a-deadline",
     deadline_secs: BUDGET_SECS,
+    graded: true,
 };
 
 /// The lesson's criteria, in the order they run and are reported.

@@ -4,7 +4,7 @@
 use probe_kit::Ladder;
 
 use crate::criteria::{
-    NO_DEADLOCK, POLICY_DOCUMENT, READERS_NOT_BLOCKED, READERS_SIDE_BY_SIDE, READS_CONSISTENT,
+    NO_DEADLOCK, POLICY_DESIGN, READERS_NOT_BLOCKED, READERS_SIDE_BY_SIDE, READS_CONSISTENT,
     RESTORE_ROUNDTRIP, SEQUENCE_GAP_FREE, SNAPSHOT_CONSISTENT, SNAPSHOT_FILE_ATOMIC,
     SNAPSHOT_OUTSIDE_LOCK, STATE_FOLLOWS_LOG, TORN_SNAPSHOT_REFUSED,
 };
@@ -162,17 +162,20 @@ pub const LADDERS: &[Ladder] = &[
         ],
     },
     Ladder {
-        criterion: &POLICY_DOCUMENT,
+        criterion: &POLICY_DESIGN,
         more: &[
-            "The policy is the argument your code makes, written down: each section says what \
-             the rule is and why the code keeps it (the book's step 8).",
-            "Write each section from your own code: where the one serialization point is and \
-             what happens inside it, what a read returns and when it waits, what a snapshot \
-             copies under which lock and what happens outside it, and why the writes are \
-             totally ordered and the locks cannot deadlock.",
-            "Keep the five headings exactly, remove every TODO, give each section at least \
-             twenty words, and under Lock granularity write at least three bullets, each \
-             naming the alternative it weighs (store-level, striped, per-key, lock-free).",
+            "The report quotes the claim and what a watched run of the store did. Decide \
+             which one is your design: sometimes the code is right and the claim is a \
+             slip, sometimes the claim is the design and the code drifted from it.",
+            "The checker names your locks by your claims: it gives the declared names to \
+             the locks it saw, of the same kinds, in the way that makes the most claims \
+             true. So a lock the block does not declare, or declares as the wrong kind, \
+             is reported before anything else.",
+            "`read holds` is what get() holds while it reads the state through view(); \
+             `snapshot copy holds` is what copy_state() holds while it clones the state; \
+             `snapshot write holds` is what write_snapshot and save_snapshot hold at each \
+             write to their output and each file operation. Each is exact: every lock \
+             held, with its side, and nothing else.",
         ],
     },
 ];

@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::{self, ThreadId};
 use std::time::Duration;
 
+use parking_lot::kvlab_watch::{self, LockId, Side};
 use probe_kit::sync::Latch;
 use state::{Command, Response};
 
@@ -158,6 +159,33 @@ impl std::fmt::Display for DiskEvent {
     }
 }
 
+/// A point in the store's code where the lab notes which watched locks the thread
+/// holds: how a probe learns what each lock guards and what each path holds where.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seam {
+    /// The hook's `on_write`.
+    Hook,
+    /// The hook's `on_snapshot_saved`.
+    Saved,
+    /// A write applied to a state.
+    Apply,
+    /// A read of a state, through `view`.
+    Read,
+    /// A copy of a state, through `clone`.
+    Copy,
+    /// An operation on the lab's disk.
+    Disk(DiskOp),
+    /// A write to the output `write_snapshot` was given.
+    Output,
+}
+
+/// The watched locks a thread held at a seam.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldAt {
+    pub seam: Seam,
+    pub held: Vec<(LockId, Side)>,
+}
+
 /// Everything the instruments saw during one criterion.
 pub struct Lab {
     /// Every write the hook has finished receiving, in the order it received them.
@@ -189,6 +217,8 @@ pub struct Lab {
     disk_hold: Mutex<Option<(DiskOp, Arc<Hold>)>>,
     /// The next disk operation of this kind fails, as a full disk would.
     disk_fault: Mutex<Option<DiskOp>>,
+    /// What watched threads held at each seam they passed, in order.
+    held_at: Mutex<Vec<HeldAt>>,
 }
 
 struct CopyWatch {
@@ -219,7 +249,21 @@ impl Lab {
             journal: Mutex::new(Vec::new()),
             disk_hold: Mutex::new(None),
             disk_fault: Mutex::new(None),
+            held_at: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Notes the locks the calling thread holds at `seam`, if it is watched.
+    pub fn note_seam(&self, seam: Seam) {
+        if kvlab_watch::watched() {
+            let held = kvlab_watch::held();
+            self.held_at.lock().push(HeldAt { seam, held });
+        }
+    }
+
+    /// Takes what the seams noted, leaving the list empty.
+    pub fn take_held_at(&self) -> Vec<HeldAt> {
+        std::mem::take(&mut self.held_at.lock())
     }
 
     pub fn log(&self) -> Vec<(u64, Command)> {
@@ -326,6 +370,7 @@ impl Lab {
         if let Some(hold) = hold {
             hold.park();
         }
+        self.note_seam(Seam::Disk(op));
         let fault = {
             let mut armed = self.disk_fault.lock();
             (*armed == Some(op)).then(|| armed.take())
@@ -347,6 +392,7 @@ impl Lab {
     }
 
     fn hook_called(&self, seq: u64, command: &Command) {
+        self.note_seam(Seam::Hook);
         if self.yield_in_hook.load(Ordering::Relaxed) {
             thread::yield_now();
         }
@@ -358,6 +404,7 @@ impl Lab {
     }
 
     fn snapshot_saved(&self, seq: u64) {
+        self.note_seam(Seam::Saved);
         let watched = self.watched_file.lock().clone();
         let file_then = watched.and_then(|path| std::fs::read(path).ok());
         self.saved.lock().push(SavedNotice { seq, file_then });
@@ -441,11 +488,13 @@ impl LabState {
     }
 
     pub fn view(&self) -> &state::Store {
+        self.lab.note_seam(Seam::Read);
         self.lab.state_accessed(self.original);
         &self.inner
     }
 
     pub fn apply(&mut self, command: Command) -> Response {
+        self.lab.note_seam(Seam::Apply);
         let before = self.inner.global_seq();
         let response = self.inner.apply(command.clone());
         let after = self.inner.global_seq();
@@ -488,6 +537,7 @@ fn out_of_turn(seq: u64, command: &Command, last: Option<(u64, Command)>) -> Opt
 impl Clone for LabState {
     /// Copying the state is an access too: a snapshot's copy can be parked here.
     fn clone(&self) -> Self {
+        self.lab.note_seam(Seam::Copy);
         self.lab.state_accessed(self.original);
         LabState {
             inner: self.inner.clone(),

@@ -252,10 +252,18 @@ macro_rules! adapt_crate {
     };
 }
 
+/// The reference's own source, compiled into this crate so that its locks are the
+/// watched ones, as a learner's are: the `reference` crate itself (whose types the
+/// criteria speak) is built against the plain parking_lot, which nobody watches.
+#[path = "../../../../solutions/lesson04-concurrency-policy/src/lib.rs"]
+#[allow(dead_code, unused_imports)]
+mod watched_reference;
+
 /// The reference, adapted; in a module of its own because the adapter defines its
 /// helper types by fixed names.
 mod reference_adapter {
-    crate::adapt_crate!(Reference, reference);
+    crate::adapt_crate!(Reference, watched);
+    use super::watched_reference as watched;
 }
 pub use reference_adapter::Reference;
 

@@ -27,6 +27,7 @@ pub const TOTALS_EXACT: Info = Info {
            latency a bucket, the slowest included (le=\"+Inf\").",
     book: "lesson05-observability.html#step-1-count-with-atomics",
     deadline_secs: 30,
+    graded: true,
 };
 
 pub const STATS_WHILE_WRITING: Info = Info {
@@ -39,6 +40,7 @@ pub const STATS_WHILE_WRITING: Info = Info {
            beside it, and read those.",
     book: "lesson05-observability.html#step-5-read-the-stats-without-the-lock",
     deadline_secs: 30,
+    graded: true,
 };
 
 pub const COUNTERS_MONOTONIC: Info = Info {
@@ -47,6 +49,7 @@ pub const COUNTERS_MONOTONIC: Info = Info {
     hint: DIP_HINT,
     book: "lesson05-observability.html#why-relaxed-is-enough",
     deadline_secs: 30,
+    graded: true,
 };
 
 pub const HISTOGRAM_BUCKETS: Info = Info {
@@ -57,6 +60,7 @@ pub const HISTOGRAM_BUCKETS: Info = Info {
            reaches ceil(q * count).",
     book: "lesson05-observability.html#step-2-choose-the-bucket",
     deadline_secs: 20,
+    graded: true,
 };
 
 pub const EXPOSITION_VALID: Info = Info {
@@ -67,6 +71,7 @@ pub const EXPOSITION_VALID: Info = Info {
            le=\"+Inf\" and it equals _count.",
     book: "lesson05-observability.html#the-exposition-format",
     deadline_secs: 20,
+    graded: true,
 };
 
 pub const EXPOSITION_SNAPSHOT: Info = Info {
@@ -77,6 +82,7 @@ pub const EXPOSITION_SNAPSHOT: Info = Info {
            the store's clock (self.clock), never with Instant::now().",
     book: "lesson05-observability.html#step-7-render-for-prometheus",
     deadline_secs: 20,
+    graded: true,
 };
 
 /// The lesson's criteria, in the order they run and are reported.

@@ -6,9 +6,11 @@
 //! other threads can and cannot do meanwhile, then by history checks: every number,
 //! read and snapshot is compared with the replay of the log the hook recorded.
 
+mod design;
 mod policy;
 mod reads;
 mod snapshots;
+mod tour;
 mod writes;
 
 use std::path::{Path, PathBuf};
@@ -29,6 +31,7 @@ pub const SEQUENCE_GAP_FREE: Info = Info {
            read or counted before the lock is taken can be handed out twice.",
     book: "lesson04-concurrency-policy.html#step-1-the-turnstile",
     deadline_secs: 30,
+    graded: true,
 };
 
 pub const STATE_FOLLOWS_LOG: Info = Info {
@@ -39,6 +42,7 @@ pub const STATE_FOLLOWS_LOG: Info = Info {
            the state's order drift from the log's.",
     book: "lesson04-concurrency-policy.html#the-hook-before-the-apply",
     deadline_secs: 30,
+    graded: true,
 };
 
 pub const READS_CONSISTENT: Info = Info {
@@ -49,6 +53,7 @@ pub const READS_CONSISTENT: Info = Info {
            the entries lets a read mix two moments.",
     book: "lesson04-concurrency-policy.html#step-2-reads-share-the-state",
     deadline_secs: 30,
+    graded: true,
 };
 
 pub const READERS_NOT_BLOCKED: Info = Info {
@@ -59,6 +64,7 @@ pub const READERS_NOT_BLOCKED: Info = Info {
            only around apply.",
     book: "lesson04-concurrency-policy.html#readers-wait-only-for-the-apply",
     deadline_secs: 30,
+    graded: true,
 };
 
 pub const READERS_SIDE_BY_SIDE: Info = Info {
@@ -69,6 +75,7 @@ pub const READERS_SIDE_BY_SIDE: Info = Info {
            one reader in at a time.",
     book: "lesson04-concurrency-policy.html#step-2-reads-share-the-state",
     deadline_secs: 30,
+    graded: true,
 };
 
 pub const SNAPSHOT_CONSISTENT: Info = Info {
@@ -79,6 +86,7 @@ pub const SNAPSHOT_CONSISTENT: Info = Info {
            lets writes land in the middle of it.",
     book: "lesson04-concurrency-policy.html#step-3-copy-under-a-short-lock",
     deadline_secs: 30,
+    graded: true,
 };
 
 pub const SNAPSHOT_OUTSIDE_LOCK: Info = Info {
@@ -90,6 +98,7 @@ pub const SNAPSHOT_OUTSIDE_LOCK: Info = Info {
            lives until the end of its block.",
     book: "lesson04-concurrency-policy.html#step-4-write-the-snapshot-outside-any-lock",
     deadline_secs: 30,
+    graded: true,
 };
 
 pub const SNAPSHOT_FILE_ATOMIC: Info = Info {
@@ -100,6 +109,7 @@ pub const SNAPSHOT_FILE_ATOMIC: Info = Info {
            remove the temporary file and return the error.",
     book: "lesson04-concurrency-policy.html#step-5-replace-the-file-in-one-step",
     deadline_secs: 30,
+    graded: true,
 };
 
 pub const TORN_SNAPSHOT_REFUSED: Info = Info {
@@ -110,6 +120,7 @@ pub const TORN_SNAPSHOT_REFUSED: Info = Info {
            first problem in that order.",
     book: "lesson04-concurrency-policy.html#step-6-refuse-a-torn-snapshot",
     deadline_secs: 30,
+    graded: true,
 };
 
 pub const RESTORE_ROUNDTRIP: Info = Info {
@@ -120,6 +131,7 @@ pub const RESTORE_ROUNDTRIP: Info = Info {
            the next write takes global_seq + 1.",
     book: "lesson04-concurrency-policy.html#step-7-restore",
     deadline_secs: 30,
+    graded: true,
 };
 
 pub const NO_DEADLOCK: Info = Info {
@@ -130,16 +142,28 @@ pub const NO_DEADLOCK: Info = Info {
            before on_snapshot_saved.",
     book: "lesson04-concurrency-policy.html#why-the-locks-cannot-deadlock",
     deadline_secs: 30,
+    graded: true,
 };
 
-pub const POLICY_DOCUMENT: Info = Info {
-    id: "policy-document",
-    title: "POLICY.md states every rule: writer, reads, granularity, snapshots, ordering",
-    hint: "Keep the five headings, replace every TODO with your reasoning (at least twenty \
-           words a section), and give at least three trade-offs under Lock granularity, \
-           one bullet each, naming store-level, striped, per-key or lock-free.",
+pub const POLICY_DESIGN: Info = Info {
+    id: "policy-design",
+    title: "the design POLICY.md declares (locks, what each guards, their order, what reads and snapshots hold) is what the code does",
+    hint: "Declare your design in POLICY.md's ```design block, one claim a line: each lock \
+           with its kind and what it guards, the order a thread takes them in, and what a \
+           read, a snapshot's copy and a snapshot's write hold. Then make the code and the \
+           claims agree.",
+    book: "lesson04-concurrency-policy.html#step-8-write-the-policy",
+    deadline_secs: 30,
+    graded: true,
+};
+
+pub const POLICY_ARGUMENT: Info = Info {
+    id: "policy-argument",
+    title: "POLICY.md argues the five points: writer, reads, granularity, snapshots, ordering",
+    hint: "Argue each point in your own words under its heading; an instructor reads it.",
     book: "lesson04-concurrency-policy.html#step-8-write-the-policy",
     deadline_secs: 20,
+    graded: false,
 };
 
 /// The lesson's criteria, in the order they run and are reported.
@@ -156,7 +180,8 @@ pub fn all<S: Subject>() -> Vec<Criterion<S>> {
         Criterion::new(&TORN_SNAPSHOT_REFUSED, snapshots::torn_snapshot_refused),
         Criterion::new(&RESTORE_ROUNDTRIP, snapshots::restore_roundtrip),
         Criterion::new(&NO_DEADLOCK, snapshots::no_deadlock),
-        Criterion::new(&POLICY_DOCUMENT, policy::policy_document),
+        Criterion::new(&POLICY_DESIGN, design::policy_design),
+        Criterion::for_review(&POLICY_ARGUMENT, policy::policy_argument),
     ]
 }
 

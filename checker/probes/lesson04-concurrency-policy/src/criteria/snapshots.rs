@@ -13,13 +13,14 @@ use reference::SnapshotError;
 use state::{Command, Response};
 
 use super::reads::prefilled;
+use super::tour::{LockNames, Step, locks_seen, tour};
 use super::{
     BLOCKED_AFTER, PHASE_LIMIT, Scratch, doing_write, join_within, keys, random_write, stuck,
 };
 use crate::Subject;
 use crate::history::{History, numbering_problem, state_difference};
 use crate::lab::{ArrivesOnDrop, DiskEvent, DiskOp, Hold, Lab, Mutex};
-use parking_lot::kvlab_watch::{Kind, LockId, Side, watching};
+use parking_lot::kvlab_watch::Side;
 use probe_kit::sync::Crew;
 
 /// Reads a snapshot's bytes back, without judging whether the state in it could be:
@@ -1106,90 +1107,28 @@ pub fn no_deadlock<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
     paths_meeting_and_all_at_once(subject, ctx)
 }
 
-/// One path of the store, ready to run on a thread of its own.
-type StorePath = Box<dyn FnOnce() + Send>;
-
-/// One step of a path's lock order: while holding `held`, it asked for `asked`.
-#[derive(Clone, Copy, PartialEq, Eq)]
-struct Step {
-    held: (LockId, Side),
-    asked: (LockId, Side),
-}
-
 /// Every path of the store, run once alone and watched, with the order in which it
-/// takes the watched locks (parking_lot's `Mutex` and `RwLock`). Two paths that take
-/// two locks in opposite orders deadlock as soon as two threads each get their first
-/// lock: no interleaving has to be found, the orders say it.
+/// takes the watched locks. Two paths that take two locks in opposite orders deadlock
+/// as soon as two threads each get their first lock: no interleaving has to be found,
+/// the orders say it.
 fn locks_taken_in_one_order<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
-    let scratch = Scratch::new(ctx, "order");
-    let path = scratch.path("store.snap");
-    let lab = Lab::new();
-    let store = prefilled(subject, &lab, &keys(3))?;
-    ctx.progress("each path of the store alone, with the order it takes its locks in");
-    let call = |f: fn(&S, &S::Store, &Path)| -> StorePath {
-        let (subject, store, path) = (subject.clone(), Arc::clone(&store), path.clone());
-        Box::new(move || f(&subject, &store, &path))
-    };
-    let paths: [(&str, StorePath); 6] = [
-        (
-            "set(..)",
-            call(|s, st, _| drop(s.write(st, Command::set("k0", "x")))),
-        ),
-        (
-            "del(..)",
-            call(|s, st, _| drop(s.write(st, Command::del("k1")))),
-        ),
-        ("get(..)", call(|s, st, _| drop(s.get(st, "k0")))),
-        ("copy_state()", call(|s, st, _| drop(s.copy_state(st)))),
-        (
-            "write_snapshot(..)",
-            call(|s, st, _| drop(s.write_snapshot(st, &mut io::sink()))),
-        ),
-        (
-            "save_snapshot(..)",
-            call(|s, st, p| drop(s.save_snapshot(st, p))),
-        ),
-    ];
-    let mut orders: Vec<(&'static str, Vec<Step>)> = Vec::new();
-    for (name, run) in paths {
-        let mut alone = Crew::new();
-        alone.spawn(name, move |doing| {
-            doing.set(format_args!("{name}, alone with the store"));
-            let ((), requests) = watching(run);
-            requests
-                .iter()
-                .flat_map(|request| {
-                    let asked = (request.lock, request.side);
-                    request
-                        .holding
-                        .iter()
-                        .filter(move |held| held.0 != asked.0)
-                        .map(move |&held| Step { held, asked })
-                })
-                .collect::<Vec<_>>()
-        });
-        let steps = join_within(
-            alone,
-            BLOCKED_AFTER,
-            &format!("{name}, alone with the store, finishes"),
-            "Nobody else was using the store, so the call waits for itself: a lock taken \
-             twice on one thread (a guard still alive when the same lock is asked for again).",
-        )?
-        .remove(0);
-        orders.push((name, steps));
-    }
-    let names = LockNames::of(&orders);
-    for (at, (first, steps)) in orders.iter().enumerate() {
+    let walks = tour(subject, ctx)?;
+    let names = LockNames(locks_seen(&walks));
+    for (at, first) in walks.iter().enumerate() {
         // The exclusive requests first: they are the ones a report should show.
-        let mut steps = steps.clone();
+        let mut steps: Vec<Step> = first.steps().collect();
         steps.sort_by_key(|step| step.asked.1 != Side::Exclusive);
-        for (second, others) in &orders[at..] {
+        for second in &walks[at..] {
             for step in &steps {
-                let reversed = others
-                    .iter()
+                let reversed = second
+                    .steps()
                     .find(|other| other.held.0 == step.asked.0 && other.asked.0 == step.held.0);
                 if let Some(other) = reversed {
-                    return Err(opposite_orders(&names, (first, step), (second, other)));
+                    return Err(opposite_orders(
+                        &names,
+                        (first.path, step),
+                        (second.path, &other),
+                    ));
                 }
             }
         }
@@ -1221,44 +1160,6 @@ fn opposite_orders(names: &LockNames, one: (&str, &Step), other: (&str, &Step)) 
          (the writer's lock, then the state's, say) and take the locks in it on every \
          path, or let go of one lock before asking for the other."
     ))
-}
-
-/// Names for the watched locks, by kind and in the order the paths first took them.
-struct LockNames(Vec<LockId>);
-
-impl LockNames {
-    fn of(orders: &[(&str, Vec<Step>)]) -> LockNames {
-        let mut seen = Vec::new();
-        for step in orders.iter().flat_map(|(_, steps)| steps) {
-            for lock in [step.held.0, step.asked.0] {
-                if !seen.contains(&lock) {
-                    seen.push(lock);
-                }
-            }
-        }
-        LockNames(seen)
-    }
-
-    fn name(&self, lock: LockId) -> String {
-        let kind = match lock.kind() {
-            Kind::Mutex => "Mutex",
-            Kind::RwLock => "RwLock",
-        };
-        let same_kind: Vec<_> = self.0.iter().filter(|l| l.kind() == lock.kind()).collect();
-        match same_kind.iter().position(|l| **l == lock) {
-            Some(at) if same_kind.len() > 1 => format!("the store's {kind} #{}", at + 1),
-            _ => format!("the store's {kind}"),
-        }
-    }
-
-    fn side(&self, (lock, side): (LockId, Side)) -> String {
-        match (lock.kind(), side) {
-            (Kind::Mutex, _) => self.name(lock),
-            (_, Side::Shared) => format!("{} (shared)", self.name(lock)),
-            (_, Side::Exclusive) => format!("{} (exclusive)", self.name(lock)),
-            (_, Side::Upgradable) => format!("{} (upgradable)", self.name(lock)),
-        }
-    }
 }
 
 /// A save held in its copy meets a write in the turnstile, then everything runs at

@@ -12,6 +12,50 @@ use state::{Command, Response};
 
 pub use super::given::*;
 
+/// This design's policy: its claims are what the checker tests against the code.
+pub const POLICY: &str = r#"# Concurrency policy: a copy-on-write state
+
+## Design
+
+```design
+lock writer: Mutex, guards the hook
+lock current: RwLock, guards the state
+order: writer, current
+read holds: nothing
+snapshot copy holds: nothing
+snapshot write holds: nothing
+```
+
+## Single-writer rule
+
+Every write passes the writer mutex, where it is numbered from the current state,
+handed to the hook and applied, so writes form one ordered log.
+
+## Read consistency
+
+A read clones the `Arc` of the current state under the read lock, lets go, and reads
+a state nobody changes any more: one moment, with no lock held while it reads.
+
+## Lock granularity
+
+- store-level: one writer mutex, one total order (chosen).
+- striped or per-key: parallel writes, but no single order of all writes.
+- copy-on-write (this design): readers hold a lock only to clone a pointer; a writer
+  copies the state when a reader still holds the old one.
+
+## Snapshot rule
+
+A snapshot takes the current `Arc` and encodes it with no lock held: the state it
+points at never changes. The file is written beside its path, synced, renamed over
+and its directory synced before the hook hears of it.
+
+## Ordering argument
+
+Writes hold the writer mutex from numbering to applying, so numbers are unique,
+gap-free and applied in order. Only the write path holds two locks, writer then
+current; the save takes the writer mutex alone, so no cycle can form.
+"#;
+
 pub struct Store<S, H, D> {
     /// The turnstile, and the hook it guards.
     writer: Mutex<H>,

@@ -1,13 +1,14 @@
 //! Correct designs of lesson 04 that differ from the reference: the turnstile as an
 //! upgradable read of the state's own lock, a copy-on-write state behind an `Arc`, and
-//! std's locks with a buffered, self-cleaning save. Every criterion must accept each of
+//! the number counted in the turnstile with a buffered, self-cleaning save. Each
+//! declares its own design in its policy. Every criterion must accept each of
 //! them; a criterion that rejects one grades the reference's code, not the rule.
 //!
 //! Each is a whole store with the lesson's public API, graded through the same
 //! [`adapt_crate!`](crate::adapt_crate) as a learner's crate.
 
 mod copy_on_write;
-mod std_locks;
+mod counted_turnstile;
 mod upgradable_turnstile;
 
 use probe_kit::Variant;
@@ -16,8 +17,8 @@ use probe_kit::Variant;
 /// shares with the reference as a learner's crate does.
 mod given {
     pub use reference::{
-        Disk, POLICY, SnapshotError, SnapshotInfo, StateMachine, WriteError, WriteHook, decode,
-        encode, temp_path_for, validate,
+        Disk, SnapshotError, SnapshotInfo, StateMachine, WriteError, WriteHook, decode, encode,
+        temp_path_for, validate,
     };
 }
 
@@ -30,9 +31,9 @@ mod adapters {
         crate::adapt_crate!(Subject, store);
         use super::super::copy_on_write as store;
     }
-    pub mod std_locks {
+    pub mod counted_turnstile {
         crate::adapt_crate!(Subject, store);
-        use super::super::std_locks as store;
+        use super::super::counted_turnstile as store;
     }
 }
 
@@ -46,7 +47,7 @@ pub const VARIANTS: &[Variant] = &[
         make: || crate::probe(adapters::copy_on_write::Subject),
     },
     Variant {
-        name: "std-locks-buffered-save",
-        make: || crate::probe(adapters::std_locks::Subject),
+        name: "counted-turnstile-buffered-save",
+        make: || crate::probe(adapters::counted_turnstile::Subject),
     },
 ];

@@ -11,6 +11,48 @@ use state::{Command, Response};
 
 pub use super::given::*;
 
+/// This design's policy: its claims are what the checker tests against the code.
+pub const POLICY: &str = r#"# Concurrency policy: an upgradable turnstile
+
+## Design
+
+```design
+lock state: RwLock, guards the state
+lock hook: Mutex, guards the hook
+order: state, hook
+read holds: state shared
+snapshot copy holds: state shared
+snapshot write holds: nothing
+```
+
+## Single-writer rule
+
+A writer takes the state's upgradable side, which only one thread holds at a time
+while readers still get in: it numbers the write, calls the hook and upgrades to
+apply, so writes form one ordered log.
+
+## Read consistency
+
+A read takes the shared side and returns the entry and `global_seq` from under it.
+
+## Lock granularity
+
+- store-level: one lock for the state, its upgradable side as the turnstile (chosen).
+- striped: parallel writes, one order per stripe only.
+- per-key: the most parallel, and a lock per key to keep.
+
+## Snapshot rule
+
+The copy is taken under the shared side; the encoding and every file operation run
+with no lock held, and the hook hears of the save last.
+
+## Ordering argument
+
+The upgradable side is exclusive among writers, so numbers are unique, gap-free and
+applied in order. The write path takes the state, then the hook; the save takes the
+hook alone, holding nothing else, so no cycle can form.
+"#;
+
 pub struct Store<S, H, D> {
     state: RwLock<S>,
     hook: Mutex<H>,
