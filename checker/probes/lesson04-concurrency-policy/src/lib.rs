@@ -246,7 +246,8 @@ macro_rules! adapt_crate {
             }
 
             fn policy(&self) -> &'static str {
-                $krate::POLICY
+                // A `&str` constant in a lesson crate; a computed static in a variant.
+                &$krate::POLICY
             }
         }
     };

@@ -87,7 +87,7 @@ fn unreadable(seen: impl std::fmt::Display) -> Failure {
         "Under `## Design`, between a line ```design and a line ```, write one claim a \
          line: each lock your store takes, the order a thread takes them in, and what a \
          read, a snapshot's copy and a snapshot's write hold. The book's Step 8 shows the \
-         reference's block.",
+         forms, with another design's block as an example.",
     )
 }
 

@@ -13,6 +13,8 @@ mod snapshots;
 mod tour;
 mod writes;
 
+pub use policy::SECTIONS as POLICY_SECTIONS;
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
