@@ -68,8 +68,9 @@ pub const LESSONS: &[Lesson] = &[
         title: "the concurrency policy",
         start: "Open lessons/lesson04-concurrency-policy/src/lib.rs and fill in the todo!()s \
             in order: write (the turnstile), get, copy_state, write_snapshot, save_snapshot, \
-            then decode in format.rs, then restore. Last, replace every TODO in \
-            lessons/lesson04-concurrency-policy/POLICY.md with your policy. The traits, the \
+            then decode in format.rs, then restore. Last, POLICY.md: declare your design in its \
+            design block (the checker tests each claim against your code) and argue it in \
+            the five sections (a person reads those). The traits, the \
             types, validate, encode and the file helpers are given; read the chapter's \
             turnstile picture first.",
         allows_unsafe: false,

@@ -13,9 +13,6 @@ pub const LADDERS: &[Ladder] = &[
     Ladder {
         criterion: &SEQUENCE_GAP_FREE,
         more: &[
-            "The turnstile is the one place writers pass one at a time (the chapter's picture \
-             of the policy): a number is only safe to hand out by the writer inside it, \
-             because no other write can start until this one has been applied.",
             "Decide everything about a write's number after entering the turnstile: whether \
              the command is a write at all (a DEL of a missing key is not, and takes no \
              number), and which number it gets, read from the state as it is now. A number \
@@ -29,8 +26,6 @@ pub const LADDERS: &[Ladder] = &[
     Ladder {
         criterion: &STATE_FOLLOWS_LOG,
         more: &[
-            "The hook is the log: the state must take each write in exactly the order the hook \
-             was told, one after another (the book's \"The hook before the apply\").",
             "Nothing may come between telling the hook and applying: the same writer, still \
              inside the turnstile, applies the very command it announced, and only then lets \
              the next writer in.",
@@ -42,9 +37,6 @@ pub const LADDERS: &[Ladder] = &[
     Ladder {
         criterion: &READS_CONSISTENT,
         more: &[
-            "A read describes one moment: the entry and the sequence it is as of must come from \
-             the same state (the book's step 2). Anything kept or read apart from the state \
-             can pair one moment's entry with another's number.",
             "Take both parts of the Read from the state itself, under one shared guard, and \
              make every change to the state in one step under its exclusive guard, so no \
              moment exists where the entries and the sequence disagree.",
@@ -56,9 +48,6 @@ pub const LADDERS: &[Ladder] = &[
     Ladder {
         criterion: &READERS_NOT_BLOCKED,
         more: &[
-            "The hook may be slow (it stands for writing a log to disk), so readers must not \
-             wait for it: they wait only for the short apply (the book's \"Readers wait only \
-             for the apply\").",
             "During on_write the writer holds the turnstile and nothing on the state; the \
              state's exclusive side is taken only for the apply. A reader never touches the \
              turnstile at all.",
@@ -70,8 +59,6 @@ pub const LADDERS: &[Ladder] = &[
     Ladder {
         criterion: &READERS_SIDE_BY_SIDE,
         more: &[
-            "A read changes nothing, so any number of reads may run at once: that is the whole \
-             point of a reader-writer lock (lesson 02). Only a change needs the state alone.",
             "Every path that only looks at the state (a get, the copy of a snapshot) asks for \
              the shared side of its lock; the exclusive side is for the one moment a write \
              changes the state.",
@@ -82,8 +69,6 @@ pub const LADDERS: &[Ladder] = &[
     Ladder {
         criterion: &SNAPSHOT_CONSISTENT,
         more: &[
-            "A snapshot is one moment of the state, like a read: it must equal the replay of \
-             the log up to its own sequence number (the book's step 3).",
             "Copy the whole machine, entries and sequence together, under one shared guard. \
              A copy put together key by key or in several sections lets writes land in the \
              middle of it.",
@@ -94,8 +79,6 @@ pub const LADDERS: &[Ladder] = &[
     Ladder {
         criterion: &SNAPSHOT_OUTSIDE_LOCK,
         more: &[
-            "Encoding and writing out take long; the lock protects the state only for as long \
-             as the copy takes (the book's step 4). After the copy, nobody needs to wait.",
             "write_snapshot works only on the owned copy: once copy_state has returned, no \
              guard of the store may still be alive while encoding or writing.",
             "Call copy_state, keep its owned result, then `encode` it and `write_all` and \
@@ -108,8 +91,6 @@ pub const LADDERS: &[Ladder] = &[
     Ladder {
         criterion: &SNAPSHOT_FILE_ATOMIC,
         more: &[
-            "At every moment, the file at the path is either the whole old snapshot or the \
-             whole new one, even if the machine crashes halfway (the book's step 5).",
             "Write the new snapshot somewhere else first, make it durable, then swap names in \
              one step and make the swap durable too. Only then is it saved, and only then is \
              the hook told.",
@@ -122,8 +103,6 @@ pub const LADDERS: &[Ladder] = &[
     Ladder {
         criterion: &TORN_SNAPSHOT_REFUSED,
         more: &[
-            "Never trust bytes before checking them: a torn or flipped file must be refused, \
-             each kind with its own error (the book's step 6).",
             "Check from the outside in, each check needing only what the previous ones proved: \
              is there a whole header, does it start with MAGIC, is the file exactly as long as \
              the header says, does the checksum match; only then parse the body, then check \
@@ -137,8 +116,6 @@ pub const LADDERS: &[Ladder] = &[
     Ladder {
         criterion: &RESTORE_ROUNDTRIP,
         more: &[
-            "A restored store is the saved one: the same entries, tombstones included, and the \
-             same sequence, so the next write takes the next number (the book's step 7).",
             "A tombstone holds its key's version: leave it out of the snapshot and the key \
              restarts at v1 and the versions stop adding up. The sequence must come back \
              exactly, not be recomputed from the entries.",
@@ -150,10 +127,6 @@ pub const LADDERS: &[Ladder] = &[
     Ladder {
         criterion: &NO_DEADLOCK,
         more: &[
-            "Two locks can deadlock only if two paths take them in opposite orders (the book's \
-             \"Why the locks cannot deadlock\"). Fix one order, turnstile then state, and keep \
-             it everywhere. The checker runs each path alone and notes the order it takes \
-             its locks in: the report names the two paths that disagree.",
             "The risky path is the snapshot: it takes the state to copy and the turnstile to \
              tell the hook. It must never hold the state while it waits for the turnstile.",
             "In save_snapshot the only state guard lives inside copy_state and is gone before \

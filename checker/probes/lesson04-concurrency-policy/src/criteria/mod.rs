@@ -28,9 +28,9 @@ use probe_kit::sync::{Crew, Stuck, name_stuck};
 pub const SEQUENCE_GAP_FREE: Info = Info {
     id: "sequence-gap-free",
     title: "concurrent writers get unique, gap-free numbers, and the hook sees them in order",
-    hint: "Take the number inside the turnstile: lock the writer mutex first, then read \
-           global_seq() + 1, and hand the write to the hook before unlocking. A number \
-           read or counted before the lock is taken can be handed out twice.",
+    hint: "The turnstile is the one place writers pass one at a time (the chapter's picture \
+           of the policy): a number is only safe to hand out by the writer inside it, \
+           because no other write can start until this one has been applied.",
     book: "lesson04-concurrency-policy.html#step-1-the-turnstile",
     deadline_secs: 30,
     graded: true,
@@ -39,9 +39,8 @@ pub const SEQUENCE_GAP_FREE: Info = Info {
 pub const STATE_FOLLOWS_LOG: Info = Info {
     id: "state-follows-log",
     title: "each write takes effect right after the hook gets it, in sequence order",
-    hint: "Apply while still holding the writer mutex, right after on_write: hook first, \
-           then apply, then unlock. Applying under another lock (or before the hook) lets \
-           the state's order drift from the log's.",
+    hint: "The hook is the log: the state must take each write in exactly the order the hook \
+           was told, one after another (the book's \"The hook before the apply\").",
     book: "lesson04-concurrency-policy.html#the-hook-before-the-apply",
     deadline_secs: 30,
     graded: true,
@@ -50,9 +49,9 @@ pub const STATE_FOLLOWS_LOG: Info = Info {
 pub const READS_CONSISTENT: Info = Info {
     id: "reads-consistent",
     title: "every read shows one moment: value, version, seq and as_of from the same state",
-    hint: "Take the entry and as_of under one read lock, from the state itself; and change \
-           the state in one step under the write lock. A sequence kept or read apart from \
-           the entries lets a read mix two moments.",
+    hint: "A read describes one moment: the entry and the sequence it is as of must come from \
+           the same state (the book's step 2). Anything kept or read apart from the state \
+           can pair one moment's entry with another's number.",
     book: "lesson04-concurrency-policy.html#step-2-reads-share-the-state",
     deadline_secs: 30,
     graded: true,
@@ -61,9 +60,9 @@ pub const READS_CONSISTENT: Info = Info {
 pub const READERS_NOT_BLOCKED: Info = Info {
     id: "readers-not-blocked",
     title: "readers keep going while a writer is in its slow phase (the hook)",
-    hint: "While the hook runs, the writer may hold the writer mutex but no lock on the \
-           state; and get() must not touch the writer mutex. Take the state's write lock \
-           only around apply.",
+    hint: "The hook may be slow (it stands for writing a log to disk), so readers must not \
+           wait for it: they wait only for the short apply (the book's \"Readers wait only \
+           for the apply\").",
     book: "lesson04-concurrency-policy.html#readers-wait-only-for-the-apply",
     deadline_secs: 30,
     graded: true,
@@ -72,9 +71,8 @@ pub const READERS_NOT_BLOCKED: Info = Info {
 pub const READERS_SIDE_BY_SIDE: Info = Info {
     id: "readers-side-by-side",
     title: "two readers, or a reader and a snapshot's copy, are inside the state at once",
-    hint: "Reads never change the state, so they share it: get() and copy_state() take the \
-           state's lock on its shared side. A write lock, or a Mutex, around a read lets only \
-           one reader in at a time.",
+    hint: "A read changes nothing, so any number of reads may run at once: that is the whole \
+           point of a reader-writer lock (lesson 02). Only a change needs the state alone.",
     book: "lesson04-concurrency-policy.html#step-2-reads-share-the-state",
     deadline_secs: 30,
     graded: true,
@@ -83,9 +81,8 @@ pub const READERS_SIDE_BY_SIDE: Info = Info {
 pub const SNAPSHOT_CONSISTENT: Info = Info {
     id: "snapshot-consistent",
     title: "a snapshot taken while writers run equals the replay of the log up to its seq",
-    hint: "Copy the whole state, entries and global_seq together, under one read lock: \
-           `self.state.read().clone()`. A copy assembled from several lock acquisitions \
-           lets writes land in the middle of it.",
+    hint: "A snapshot is one moment of the state, like a read: it must equal the replay of \
+           the log up to its own sequence number (the book's step 3).",
     book: "lesson04-concurrency-policy.html#step-3-copy-under-a-short-lock",
     deadline_secs: 30,
     graded: true,
@@ -94,10 +91,8 @@ pub const SNAPSHOT_CONSISTENT: Info = Info {
 pub const SNAPSHOT_OUTSIDE_LOCK: Info = Info {
     id: "snapshot-outside-lock",
     title: "writers and readers complete while a snapshot is written out or saved, at every file operation",
-    hint: "Hold a lock only for the copy: copy_state() returns an owned copy, so the \
-           encoding, the writes and every file operation of save_snapshot (create, sync, \
-           rename, the directory's sync) run with no lock held. A guard kept in a variable \
-           lives until the end of its block.",
+    hint: "Encoding and writing out take long; the lock protects the state only for as long \
+           as the copy takes (the book's step 4). After the copy, nobody needs to wait.",
     book: "lesson04-concurrency-policy.html#step-4-write-the-snapshot-outside-any-lock",
     deadline_secs: 30,
     graded: true,
@@ -106,9 +101,8 @@ pub const SNAPSHOT_OUTSIDE_LOCK: Info = Info {
 pub const SNAPSHOT_FILE_ATOMIC: Info = Info {
     id: "snapshot-file-atomic",
     title: "a save replaces the file in one step and makes it durable before telling the hook; a failed save changes nothing",
-    hint: "Through self.disk: create temp_path_for(path), write, sync, rename over path, \
-           sync_dir_of(path), and only then on_snapshot_saved. If writing or syncing fails, \
-           remove the temporary file and return the error.",
+    hint: "At every moment, the file at the path is either the whole old snapshot or the \
+           whole new one, even if the machine crashes halfway (the book's step 5).",
     book: "lesson04-concurrency-policy.html#step-5-replace-the-file-in-one-step",
     deadline_secs: 30,
     graded: true,
@@ -117,9 +111,8 @@ pub const SNAPSHOT_FILE_ATOMIC: Info = Info {
 pub const TORN_SNAPSHOT_REFUSED: Info = Info {
     id: "torn-snapshot-refused",
     title: "a torn or corrupted snapshot is refused with a clear error, never loaded",
-    hint: "Check before you trust: header length, MAGIC, the exact file length the header \
-           gives, the CRC-32, and only then parse and check the invariants, returning the \
-           first problem in that order.",
+    hint: "Never trust bytes before checking them: a torn or flipped file must be refused, \
+           each kind with its own error (the book's step 6).",
     book: "lesson04-concurrency-policy.html#step-6-refuse-a-torn-snapshot",
     deadline_secs: 30,
     graded: true,
@@ -128,9 +121,8 @@ pub const TORN_SNAPSHOT_REFUSED: Info = Info {
 pub const RESTORE_ROUNDTRIP: Info = Info {
     id: "restore-roundtrip",
     title: "restore gives back exactly the saved state and sequence, and numbering goes on",
-    hint: "Save every entry, tombstones included (a tombstone holds the key's version), \
-           with global_seq; restore must give back the same entries and global_seq, so \
-           the next write takes global_seq + 1.",
+    hint: "A restored store is the saved one: the same entries, tombstones included, and the \
+           same sequence, so the next write takes the next number (the book's step 7).",
     book: "lesson04-concurrency-policy.html#step-7-restore",
     deadline_secs: 30,
     graded: true,
@@ -139,9 +131,10 @@ pub const RESTORE_ROUNDTRIP: Info = Info {
 pub const NO_DEADLOCK: Info = Info {
     id: "no-deadlock",
     title: "snapshots, writes and reads together never deadlock",
-    hint: "Take the locks in one order everywhere: writer mutex, then state. No path may \
-           wait for the writer mutex while it holds the state lock: let the state guard go \
-           before on_snapshot_saved.",
+    hint: "Two locks can deadlock only if two paths take them in opposite orders (the book's \
+           \"Why the locks cannot deadlock\"). Fix one order, turnstile then state, and keep \
+           it everywhere. The checker runs each path alone and notes the order it takes \
+           its locks in: the report names the two paths that disagree.",
     book: "lesson04-concurrency-policy.html#why-the-locks-cannot-deadlock",
     deadline_secs: 30,
     graded: true,
