@@ -60,7 +60,9 @@ pub enum FailureKind {
 pub struct CriterionReport {
     pub id: String,
     pub title: String,
-    /// False for an item for review: it neither passes nor fails.
+    /// False for an item for review: it neither passes nor fails. (Results saved
+    /// before items for review existed have no such field: all were graded.)
+    #[serde(default = "graded_by_default")]
     pub graded: bool,
     pub status: Status,
     pub failure: Option<FailureKind>,
@@ -74,6 +76,10 @@ pub struct CriterionReport {
     /// The book section, as `chapter.html#section`.
     pub book: String,
     pub elapsed_ms: u128,
+}
+
+fn graded_by_default() -> bool {
+    true
 }
 
 impl Report {

@@ -389,11 +389,11 @@ fn count_kinds(kinds: &[Kind]) -> String {
             .to_owned();
     }
     let mut parts = Vec::new();
-    for kind in [Kind::Mutex, Kind::RwLock] {
+    for (kind, plural) in [(Kind::Mutex, "Mutexes"), (Kind::RwLock, "RwLocks")] {
         match kinds.iter().filter(|k| **k == kind).count() {
             0 => {}
             1 => parts.push(format!("one {}", kind_name(kind))),
-            n => parts.push(format!("{n} {}es", kind_name(kind)).replace("RwLockes", "RwLocks")),
+            n => parts.push(format!("{n} {plural}")),
         }
     }
     parts.join(" and ")
