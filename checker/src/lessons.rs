@@ -66,13 +66,14 @@ pub const LESSONS: &[Lesson] = &[
         number: 4,
         slug: "concurrency-policy",
         title: "the concurrency policy",
-        start: "Open lessons/lesson04-concurrency-policy/src/lib.rs and fill in the todo!()s \
-            in order: write (the turnstile), get, copy_state, write_snapshot, save_snapshot, \
-            then decode in format.rs, then restore. Last, POLICY.md: declare your design in its \
-            design block (the checker tests each claim against your code) and argue it in \
-            the five sections (a person reads those). The traits, the \
-            types, validate, encode and the file helpers are given; read the chapter's \
-            turnstile picture first.",
+        start: "Read the chapter's design space first: the locks are yours to choose. Then, \
+            in lessons/lesson04-concurrency-policy/src/lib.rs, give Store its fields and \
+            from_parts (step 0), and fill in the todo!()s in order: write (the turnstile), \
+            get, copy_state, write_snapshot, save_snapshot, then decode in format.rs, then \
+            restore. Last, POLICY.md: declare your design in its design block (the checker \
+            tests each claim against your code) and argue it in the five sections (a person \
+            reads those). The traits, the types, validate, encode and the file helpers are \
+            given.",
         allows_unsafe: false,
         threads: true,
         builtins: &probe_lesson04::BUILTINS,
