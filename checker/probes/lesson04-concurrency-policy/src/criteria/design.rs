@@ -17,15 +17,18 @@ use crate::Subject;
 use crate::lab::{DiskOp, Seam};
 
 /// The forms a claim takes, for a block the checker cannot read.
-const FORMS: &str = "The block holds one claim per line:
-  lock NAME: Mutex|RwLock, guards WHAT[, WHAT...]   (one line per lock the store takes)
+const FORMS: &str = "The block holds one claim per line (case and a final full stop do not matter):
+  lock NAME: Mutex|RwLock, guards WHAT[, WHAT]     (one line per lock the store takes)
   order: NAME, NAME, ...                           (the order a thread takes them in)
   read holds: NAME SIDE, ... | nothing             (while get reads the state)
   snapshot copy holds: NAME SIDE, ... | nothing    (while a snapshot copies the state)
   snapshot write holds: NAME SIDE, ... | nothing   (while a snapshot is written or saved)
-SIDE is shared or exclusive (a Mutex has no side: write its name alone). The checker
-observes what `guards the hook` and `guards the state` mean (held whenever the hook is
-called, held whenever a write is applied); other things a lock guards are for the reader.";
+WHAT is `the hook` (the lock is held at every call of the hook) or `the state` (held at
+every write applied to the state), or `nothing`; anything else goes in parentheses, for
+the reader. SIDE is shared, exclusive or upgradable (a Mutex has no side: write its name
+alone). A snapshot claim covers every path that snapshots (copy_state, write_snapshot,
+save_snapshot); to say what one path holds, add `in PATH`, as in
+`snapshot write holds in save_snapshot: NAME`.";
 
 /// One line of the block, for quoting.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,9 +55,13 @@ struct LockClaim {
 /// A lock held, as declared: by name, with its side (none for a Mutex).
 type Held = (String, Option<Side>);
 
+/// What a path holds at one kind of moment, as declared: for every path of the
+/// moment, or (`in PATH`) for one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct HoldsClaim {
     line: Line,
+    moment: &'static Moment,
+    path: Option<&'static str>,
     held: Vec<Held>,
 }
 
@@ -63,9 +70,17 @@ struct HoldsClaim {
 struct Design {
     locks: Vec<LockClaim>,
     order: Option<(Line, Vec<String>)>,
-    read: HoldsClaim,
-    copy: HoldsClaim,
-    write: HoldsClaim,
+    holds: Vec<HoldsClaim>,
+}
+
+impl Design {
+    /// The claim that says what `path` holds at `moment`: its own, or the moment's.
+    fn holds(&self, moment: &Moment, path: &str) -> Option<&HoldsClaim> {
+        let of_moment = || self.holds.iter().filter(|c| c.moment == moment);
+        of_moment()
+            .find(|c| c.path == Some(path))
+            .or_else(|| of_moment().find(|c| c.path.is_none()))
+    }
 }
 
 pub fn policy_design<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
@@ -79,7 +94,7 @@ pub fn policy_design<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
 
 fn unreadable(seen: impl std::fmt::Display) -> Failure {
     Failure::new(
-        "POLICY.md declares the store's design in a ```design block",
+        "POLICY.md declares the store's design in a ```design block the checker can read",
         seen,
     )
     .with_detail(FORMS)
@@ -131,12 +146,109 @@ fn block(text: &str) -> Result<Vec<Line>, Failure> {
     found.ok_or_else(|| unreadable("POLICY.md has no ```design block"))
 }
 
-fn words(list: &str) -> Vec<String> {
+/// A name or a word as the checker compares it: lower case, without a final full
+/// stop or semicolon.
+fn plain(word: &str) -> String {
+    word.trim()
+        .trim_end_matches(['.', ';'])
+        .trim()
+        .to_lowercase()
+}
+
+/// Removes the parts in parentheses: they are for the reader.
+fn without_asides(text: &str) -> String {
+    let mut out = String::new();
+    let mut depth = 0usize;
+    for c in text.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            _ if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// A list of names or things: split on commas and on "and".
+fn items(list: &str) -> Vec<String> {
     list.split(',')
         .flat_map(|part| part.split(" and "))
-        .map(|word| word.trim().trim_start_matches("the ").trim().to_lowercase())
-        .filter(|word| !word.is_empty())
+        .map(plain)
+        .filter(|item| !item.is_empty())
         .collect()
+}
+
+/// What a `lock` line says the lock guards: (the hook, the state).
+fn guarded(line: &Line, rest: &str) -> Result<(bool, bool), Failure> {
+    let rest = without_asides(rest);
+    let rest = rest.trim().trim_start_matches(',').trim();
+    if rest.is_empty() {
+        return Ok((false, false));
+    }
+    let Some(things) = rest
+        .strip_prefix("guards")
+        .or_else(|| rest.strip_prefix("Guards"))
+        .or_else(|| rest.strip_prefix("GUARDS"))
+    else {
+        return Err(unreadable(format!(
+            "{}: after the kind, say what the lock guards: `, guards the hook`, `, guards \
+             the state` or `, guards nothing`",
+            line.quote()
+        )));
+    };
+    let (mut hook, mut state) = (false, false);
+    for thing in items(things) {
+        match thing.trim_start_matches("the ").trim() {
+            "hook" | "write hook" | "writehook" => hook = true,
+            "state" => state = true,
+            "nothing" => {}
+            other => {
+                return Err(unreadable(format!(
+                    "{}: `{other}` is not something the checker can see a lock guard. It \
+                     knows `the hook` (held at every call of the hook) and `the state` (held \
+                     at every write applied to the state); write anything else in \
+                     parentheses, for the reader",
+                    line.quote()
+                )));
+            }
+        }
+    }
+    Ok((hook, state))
+}
+
+/// `read holds`, `snapshot copy holds`, `snapshot write holds`, each perhaps with
+/// `in PATH`: the moment, and the one path the claim is scoped to.
+fn holds_key(
+    line: &Line,
+    key: &str,
+) -> Result<Option<(&'static Moment, Option<&'static str>)>, Failure> {
+    let (key, scope) = match key.split_once(" in ") {
+        Some((key, scope)) => (key.trim(), Some(scope.trim())),
+        None => (key, None),
+    };
+    let Some(moment) = MOMENTS.into_iter().find(|m| m.key == key) else {
+        return Ok(None);
+    };
+    let Some(scope) = scope else {
+        return Ok(Some((moment, None)));
+    };
+    let bare = |path: &str| path.split('(').next().unwrap_or(path).trim().to_owned();
+    match moment.paths.iter().find(|path| bare(path) == bare(scope)) {
+        Some(path) => Ok(Some((moment, Some(*path)))),
+        None => Err(unreadable(format!(
+            "{}: `{}` is claimed for {}, which it does not cover (it covers {})",
+            line.quote(),
+            moment.key,
+            bare(scope),
+            moment
+                .paths
+                .iter()
+                .map(|p| bare(p))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
 }
 
 fn parse(text: &str) -> Result<Design, Failure> {
@@ -152,7 +264,7 @@ fn parse(text: &str) -> Result<Design, Failure> {
     }
     let mut locks: Vec<LockClaim> = Vec::new();
     let mut order = None;
-    let (mut read, mut copy, mut write) = (None, None, None);
+    let mut holds_lines = Vec::new();
     for line in &lines {
         let Some((key, value)) = line.text.split_once(':') else {
             return Err(unreadable(format!(
@@ -164,15 +276,15 @@ fn parse(text: &str) -> Result<Design, Failure> {
         let key = key.to_lowercase();
         let value = value.trim();
         if let Some(name) = key.strip_prefix("lock ") {
-            let name = name.trim().to_owned();
+            let name = plain(name);
             if locks.iter().any(|lock| lock.name == name) {
                 return Err(unreadable(format!(
                     "{} declares `{name}` a second time",
                     line.quote()
                 )));
             }
-            let (kind, guards) = value.split_once(',').unwrap_or((value, ""));
-            let kind = match kind.trim().to_lowercase().as_str() {
+            let (kind, rest) = value.split_once(',').unwrap_or((value, ""));
+            let kind = match plain(kind).as_str() {
                 "mutex" => Kind::Mutex,
                 "rwlock" => Kind::RwLock,
                 other => {
@@ -183,40 +295,27 @@ fn parse(text: &str) -> Result<Design, Failure> {
                     )));
                 }
             };
-            let guards = words(guards.trim().trim_start_matches("guards"));
+            let (guards_hook, guards_state) = guarded(line, rest)?;
             locks.push(LockClaim {
                 line: line.clone(),
                 name,
                 kind,
-                guards_hook: guards.iter().any(|g| g == "hook"),
-                guards_state: guards.iter().any(|g| g == "state"),
+                guards_hook,
+                guards_state,
             });
         } else if key == "order" {
             let names = value
                 .replace("->", ",")
                 .replace(" then ", ",")
                 .replace(" before ", ",");
-            order = Some((
-                line.clone(),
-                names
-                    .split(',')
-                    .map(|n| n.trim().to_owned())
-                    .filter(|n| !n.is_empty())
-                    .collect::<Vec<String>>(),
-            ));
+            order = Some((line.clone(), items(&names)));
+        } else if let Some(moment) = holds_key(line, &key)? {
+            holds_lines.push((line.clone(), moment, value.to_owned()));
         } else {
-            let slot = match key.as_str() {
-                "read holds" => &mut read,
-                "snapshot copy holds" => &mut copy,
-                "snapshot write holds" => &mut write,
-                _ => {
-                    return Err(unreadable(format!(
-                        "{} is not a claim the checker knows",
-                        line.quote()
-                    )));
-                }
-            };
-            *slot = Some(line.clone());
+            return Err(unreadable(format!(
+                "{} is not a claim the checker knows",
+                line.quote()
+            )));
         }
     }
     if locks.is_empty() {
@@ -224,6 +323,20 @@ fn parse(text: &str) -> Result<Design, Failure> {
             "the design block declares no lock: one `lock NAME: KIND, guards ...` line for \
              each lock the store takes",
         ));
+    }
+    for (what, claimed) in [
+        ("the hook", locks.iter().any(|l| l.guards_hook)),
+        ("the state", locks.iter().any(|l| l.guards_state)),
+    ] {
+        if !claimed {
+            return Err(unreadable(format!(
+                "no `lock` line says it guards {what}: which lock is held whenever {}?",
+                match what {
+                    "the hook" => "the hook is called",
+                    _ => "a write is applied to the state",
+                }
+            )));
+        }
     }
     let declared = |name: &str, line: &Line| -> Result<Kind, Failure> {
         let lock = locks.iter().find(|lock| lock.name == name);
@@ -244,56 +357,77 @@ fn parse(text: &str) -> Result<Design, Failure> {
             declared(name, line)?;
         }
     }
-    let holds = |line: Option<Line>, what: &str| -> Result<HoldsClaim, Failure> {
-        let line =
-            line.ok_or_else(|| unreadable(format!("the design block has no `{what}:` line")))?;
-        let value = line.text.split_once(':').map_or("", |(_, v)| v).trim();
+    let mut holds = Vec::new();
+    for (line, (moment, path), value) in holds_lines {
         let mut held = Vec::new();
-        if !value.eq_ignore_ascii_case("nothing") {
+        if plain(&value) != "nothing" {
             for part in value.split(',') {
-                let mut words = part.split_whitespace();
+                let mut words = part.split_whitespace().map(plain);
                 let name = words.next().unwrap_or_default();
-                let kind = declared(name, &line)?;
-                let side = match (words.next().map(str::to_lowercase).as_deref(), kind) {
+                let kind = declared(&name, &line)?;
+                let side = match (words.next().as_deref(), kind) {
                     (None, Kind::Mutex) => None,
                     (Some("shared"), Kind::RwLock) => Some(Side::Shared),
                     (Some("exclusive"), Kind::RwLock) => Some(Side::Exclusive),
                     (Some("upgradable"), Kind::RwLock) => Some(Side::Upgradable),
                     (None, Kind::RwLock) => {
                         return Err(unreadable(format!(
-                            "{}: say which side of `{name}` is held: `{name} shared` or \
-                             `{name} exclusive`",
+                            "{}: say which side of `{name}` is held: `{name} shared`, \
+                             `{name} exclusive` or `{name} upgradable`",
                             line.quote()
                         )));
                     }
                     (Some(other), _) => {
                         return Err(unreadable(format!(
                             "{}: `{name} {other}` is not a lock and a side (a Mutex has no \
-                             side; an RwLock's is shared or exclusive)",
+                             side; an RwLock's is shared, exclusive or upgradable)",
                             line.quote()
                         )));
                     }
                 };
-                held.push((name.to_owned(), side));
+                held.push((name, side));
             }
         }
-        Ok(HoldsClaim { line, held })
+        if let Some(twice) = holds
+            .iter()
+            .find(|c: &&HoldsClaim| c.moment == moment && c.path == path)
+        {
+            return Err(unreadable(format!(
+                "{} says again what {} already says",
+                line.quote(),
+                twice.line.quote()
+            )));
+        }
+        holds.push(HoldsClaim {
+            line,
+            moment,
+            path,
+            held,
+        });
+    }
+    let design = Design {
+        locks,
+        order,
+        holds,
     };
-    let read = holds(read, "read holds")?;
-    let copy = holds(copy, "snapshot copy holds")?;
-    let write = holds(write, "snapshot write holds")?;
-    if locks.len() > 1 && order.is_none() {
+    for moment in MOMENTS {
+        for path in moment.paths {
+            if design.holds(moment, path).is_none() {
+                return Err(unreadable(format!(
+                    "the design block has no `{}:` line (nor one `{} in {}:`)",
+                    moment.key,
+                    moment.key,
+                    path.split('(').next().unwrap_or(path)
+                )));
+            }
+        }
+    }
+    if design.locks.len() > 1 && design.order.is_none() {
         return Err(unreadable(
             "the design block declares more than one lock and no `order:` line",
         ));
     }
-    Ok(Design {
-        locks,
-        order,
-        read,
-        copy,
-        write,
-    })
+    Ok(design)
 }
 
 /// The declared names given to the locks the tour saw: `names[i]` is the name of
@@ -338,15 +472,24 @@ fn check(design: &Design, walks: &[Walk]) -> Verdict {
     declared_kinds.sort();
     seen_kinds.sort();
     if declared_kinds != seen_kinds {
-        return Err(Failure::new(
+        let claims: Vec<String> = design.locks.iter().map(|l| l.line.quote()).collect();
+        let failure = Failure::new(
             "the locks POLICY.md declares are the locks the store takes",
             format!(
-                "it declares {}; the store takes {}",
+                "it declares {} ({}); the store takes {}",
                 count_kinds(&declared_kinds),
+                claims.join(", "),
                 count_kinds(&seen_kinds)
             ),
-        )
-        .with_detail(who_takes_what(walks, &seen)));
+        );
+        return Err(match seen.is_empty() {
+            true => failure.with_hint(
+                "The checker sees the locks of parking_lot, the crate's dependency: build the \
+                 store's locks from parking_lot's Mutex and RwLock. std's are invisible to it, \
+                 so no claim about them can be tested.",
+            ),
+            false => failure.with_detail(who_takes_what(walks, &seen)),
+        });
     }
     let mut best: Option<(Vec<String>, Vec<&str>)> = None;
     for names in namings(design, &seen) {
@@ -408,30 +551,34 @@ fn who_takes_what(walks: &[Walk], seen: &[LockId]) -> String {
             out,
             "{} is taken by {}",
             names.name(lock),
-            takers(walks, lock)
+            takers(walks, lock).join(", ")
         );
     }
     out
 }
 
-fn takers(walks: &[Walk], lock: LockId) -> String {
+fn takers(walks: &[Walk], lock: LockId) -> Vec<&'static str> {
     walks
         .iter()
         .filter(|walk| walk.requests.iter().any(|r| r.lock == lock))
         .map(|walk| walk.path)
-        .collect::<Vec<_>>()
-        .join(", ")
+        .collect()
 }
 
 /// How the declared names were given to the locks seen, for the report.
 fn how_named(walks: &[Walk], naming: &Naming) -> String {
     let mut out = String::from("The checker matched your names to the store's locks so:");
     for (lock, name) in naming.seen.iter().zip(&naming.names) {
+        let takers = takers(walks, *lock);
         let _ = write!(
             out,
-            "\n  `{name}` is the {} that {} ask for",
+            "\n  `{name}` is the {} that {} {}",
             kind_name(lock.kind()),
-            takers(walks, *lock)
+            takers.join(", "),
+            match takers.len() {
+                1 => "asks for",
+                _ => "ask for",
+            }
         );
     }
     out
@@ -463,15 +610,28 @@ fn namings<'a>(design: &'a Design, seen: &[LockId]) -> Vec<Vec<&'a str>> {
 }
 
 /// Where a `... holds:` claim is checked: at which seams of which paths.
+#[derive(Debug)]
 struct Moment {
+    /// The claim's key in the block.
+    key: &'static str,
     paths: &'static [&'static str],
     seam: fn(Seam) -> bool,
     /// What the path was doing there, for the report.
     did: &'static str,
 }
 
+/// A moment is its key: no two have the same.
+impl PartialEq for Moment {
+    fn eq(&self, other: &Moment) -> bool {
+        self.key == other.key
+    }
+}
+
+impl Eq for Moment {}
+
 /// `read holds`: get() reading the state.
 const READING: Moment = Moment {
+    key: "read holds",
     paths: &["get(..)"],
     seam: |seam| seam == Seam::Read,
     did: "read the state",
@@ -479,6 +639,7 @@ const READING: Moment = Moment {
 
 /// `snapshot copy holds`: the copy of the state, wherever a snapshot takes it.
 const COPYING: Moment = Moment {
+    key: "snapshot copy holds",
     paths: &["copy_state()", "write_snapshot(..)", "save_snapshot(..)"],
     seam: |seam| seam == Seam::Copy,
     did: "copied the state",
@@ -486,10 +647,13 @@ const COPYING: Moment = Moment {
 
 /// `snapshot write holds`: every write to the output and every file operation.
 const WRITING_OUT: Moment = Moment {
+    key: "snapshot write holds",
     paths: &["write_snapshot(..)", "save_snapshot(..)"],
     seam: |seam| matches!(seam, Seam::Disk(op) if op != DiskOp::Read) || seam == Seam::Output,
     did: "wrote the snapshot out",
 };
+
+const MOMENTS: [&Moment; 3] = [&READING, &COPYING, &WRITING_OUT];
 
 /// Every claim the code contradicts under one naming, each quoted beside what was seen.
 fn contradictions(design: &Design, walks: &[Walk], naming: &Naming) -> Vec<String> {
@@ -561,13 +725,16 @@ fn contradictions(design: &Design, walks: &[Walk], naming: &Naming) -> Vec<Strin
             }
         }
     }
-    let holds = [
-        (&design.read, &READING),
-        (&design.copy, &COPYING),
-        (&design.write, &WRITING_OUT),
-    ];
-    for (claim, moment) in holds {
-        let (paths, did) = (moment.paths, moment.did);
+    for claim in &design.holds {
+        let moment = claim.moment;
+        // The paths this claim speaks for: its own, or every path of the moment that
+        // has no claim of its own.
+        let paths: Vec<&str> = moment
+            .paths
+            .iter()
+            .copied()
+            .filter(|path| design.holds(moment, path) == Some(claim))
+            .collect();
         let mut observed = 0;
         let mut wrong = None;
         for walk in walks.iter().filter(|walk| paths.contains(&walk.path)) {
@@ -580,15 +747,17 @@ fn contradictions(design: &Design, walks: &[Walk], naming: &Naming) -> Vec<Strin
         }
         if let Some((path, held)) = wrong {
             found.push(format!(
-                "{}, but {path} {did} {}",
+                "{}, but {path} {} {}",
                 claim.line.quote(),
+                moment.did,
                 naming.held(held)
             ));
         } else if observed == 0 {
             found.push(format!(
-                "{}, but no path ({}) {did} while the checker watched",
+                "{}, but {} never {} while the checker watched",
                 claim.line.quote(),
-                paths.join(", ")
+                paths.join(" nor "),
+                moment.did
             ));
         }
     }
@@ -614,35 +783,105 @@ fn same_holds(declared: &[Held], held: &[(LockId, Side)], naming: &Naming) -> bo
 mod tests {
     use super::*;
 
+    fn policy(block: &str) -> String {
+        format!("# P\n\n## Design\n\n```design\n{block}\n```\n")
+    }
+
+    /// The three holds claims, with `state` the name of the state's RwLock.
+    fn tail(state: &str) -> String {
+        format!(
+            "read holds: {state} shared\nsnapshot copy holds: {state} shared\n\
+             snapshot write holds: nothing"
+        )
+    }
+
+    fn seen(block: &str) -> String {
+        parse(&policy(block)).unwrap_err().seen
+    }
+
     #[test]
     fn the_reference_block_reads() {
         let design = parse(reference::POLICY).expect("the reference's block parses");
         assert_eq!(design.locks.len(), 2);
         assert!(design.locks[0].guards_hook && !design.locks[0].guards_state);
-        assert_eq!(
-            design.read.held,
-            vec![("state".to_owned(), Some(Side::Shared))]
+        let read = design.holds(&READING, "get(..)").unwrap();
+        assert_eq!(read.held, vec![("state".to_owned(), Some(Side::Shared))]);
+        assert!(
+            design
+                .holds(&WRITING_OUT, "save_snapshot(..)")
+                .unwrap()
+                .held
+                .is_empty()
         );
-        assert!(design.write.held.is_empty());
+    }
+
+    #[test]
+    fn case_full_stops_and_asides_do_not_matter() {
+        let block = format!(
+            "Lock Writer: Mutex, guards the write hook (and the number).\n\
+             LOCK State: RwLock, Guards The State.\nOrder: Writer, State.\n{}",
+            tail("State").replace("State shared", "State Shared.")
+        );
+        let design = parse(&policy(&block)).expect("it parses");
+        assert_eq!(design.locks[0].name, "writer");
+        assert!(design.locks[0].guards_hook && design.locks[1].guards_state);
+        assert_eq!(design.order.unwrap().1, vec!["writer", "state"]);
+    }
+
+    #[test]
+    fn a_claim_may_be_scoped_to_one_path() {
+        let block = format!(
+            "lock w: Mutex, guards the hook\nlock s: RwLock, guards the state\n\
+             lock saves: Mutex, guards nothing (one save at a time)\norder: saves, w, s\n{}\n\
+             snapshot write holds in save_snapshot: saves",
+            tail("s")
+        );
+        let design = parse(&policy(&block)).expect("it parses");
+        let write = |path| &design.holds(&WRITING_OUT, path).unwrap().held;
+        assert!(write("write_snapshot(..)").is_empty());
+        assert_eq!(
+            write("save_snapshot(..)"),
+            &vec![("saves".to_owned(), None)]
+        );
+        assert!(
+            seen(&block.replace("in save_snapshot", "in get")).contains("does not cover"),
+            "a path the moment does not have"
+        );
     }
 
     #[test]
     fn unreadable_blocks_say_what_is_wrong() {
-        let policy = |block: &str| format!("# P\n\n## Design\n\n```design\n{block}\n```\n");
-        let seen = |block: &str| parse(&policy(block)).unwrap_err().seen;
         assert!(
             parse("no block")
                 .unwrap_err()
                 .seen
                 .contains("no ```design block")
         );
-        assert!(seen("lock a: Mutex\nTODO").contains("TODO"));
+        let locks = "lock a: Mutex, guards the hook\nlock b: RwLock, guards the state\norder: a, b";
+        assert!(seen(&format!("{locks}\nTODO")).contains("TODO"));
         assert!(seen("lock a: Semaphore").contains("not a kind of lock"));
-        assert!(seen("lock a: RwLock\nread holds: a\nsnapshot copy holds: a shared\nsnapshot write holds: nothing")
-            .contains("say which side"));
-        assert!(seen("lock a: Mutex\nlock b: Mutex\nread holds: nothing\nsnapshot copy holds: nothing\nsnapshot write holds: nothing")
-            .contains("no `order:`"));
-        assert!(seen("lock a: Mutex\norder: a, c").contains("no `lock` line declares"));
-        assert!(seen("lock a: Mutex\nreads hold: a").contains("not a claim the checker knows"));
+        assert!(
+            seen(&format!("{locks}\n{}", tail("b").replace("b shared", "b")))
+                .contains("say which side")
+        );
+        assert!(
+            seen(&format!(
+                "{}\n{}",
+                locks.replace("\norder: a, b", ""),
+                tail("b")
+            ))
+            .contains("no `order:`")
+        );
+        assert!(
+            seen("lock a: Mutex, guards the hook, the state\norder: a, c")
+                .contains("no `lock` line declares")
+        );
+        assert!(seen(&format!("{locks}\nreads hold: a")).contains("not a claim the checker knows"));
+        assert!(
+            seen("lock a: Mutex, guards the entries").contains("not something the checker can see")
+        );
+        assert!(seen("lock a: Mutex, the hook").contains("say what the lock guards"));
+        assert!(seen("lock a: Mutex, guards the state").contains("guards the hook"));
+        assert!(seen(locks).contains("no `read holds:` line"));
     }
 }

@@ -17,7 +17,7 @@ pub const POLICY: &str = r#"# Concurrency policy: the number counted in the turn
 ## Design
 
 ```design
-lock turnstile: Mutex, guards the hook and the number of the last write
+lock turnstile: Mutex, guards the hook (and the number of the last write)
 lock state: RwLock, guards the state
 order: turnstile, state
 read holds: state shared
