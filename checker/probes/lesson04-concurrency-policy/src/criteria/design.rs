@@ -24,8 +24,8 @@ const FORMS: &str = "The block holds one claim per line (case and a final full s
   snapshot copy holds: NAME SIDE, ... | nothing    (while a snapshot copies the state)
   snapshot write holds: NAME SIDE, ... | nothing   (while a snapshot is written or saved)
 WHAT is `the hook` (the lock is held at every call of the hook) or `the state` (held at
-every write applied to the state), or `nothing`; anything else goes in parentheses, for
-the reader. SIDE is shared, exclusive or upgradable (a Mutex has no side: write its name
+every write applied to the state; its entries and its sequence count as the state), or
+`nothing`; anything else goes in parentheses, for the reader. SIDE is shared, exclusive or upgradable (a Mutex has no side: write its name
 alone). A snapshot claim covers every path that snapshots (copy_state, write_snapshot,
 save_snapshot); to say what one path holds, add `in PATH`, as in
 `snapshot write holds in save_snapshot: NAME`.";
@@ -201,7 +201,18 @@ fn guarded(line: &Line, rest: &str) -> Result<(bool, bool), Failure> {
     for thing in items(things) {
         match thing.trim_start_matches("the ").trim() {
             "hook" | "write hook" | "writehook" => hook = true,
-            "state" => state = true,
+            // The state is its entries and its sequence: a lock held at every write
+            // applied guards all of them.
+            "state"
+            | "state machine"
+            | "entries"
+            | "map"
+            | "data"
+            | "global sequence"
+            | "global sequence number"
+            | "global_seq"
+            | "sequence"
+            | "sequence number" => state = true,
             "nothing" => {}
             other => {
                 return Err(unreadable(format!(
@@ -878,7 +889,7 @@ mod tests {
         );
         assert!(seen(&format!("{locks}\nreads hold: a")).contains("not a claim the checker knows"));
         assert!(
-            seen("lock a: Mutex, guards the entries").contains("not something the checker can see")
+            seen("lock a: Mutex, guards the files").contains("not something the checker can see")
         );
         assert!(seen("lock a: Mutex, the hook").contains("say what the lock guards"));
         assert!(seen("lock a: Mutex, guards the state").contains("guards the hook"));
