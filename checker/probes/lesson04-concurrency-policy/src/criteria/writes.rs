@@ -1,7 +1,7 @@
 //! The write path: numbers, the hook's order, and the order writes take effect in.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use probe_kit::{Ctx, Failure, Verdict};
 use reference::WriteError;
@@ -11,7 +11,8 @@ use super::{PHASE_LIMIT, doing_write, join_within, keys, random_write};
 use crate::Subject;
 use crate::history::{History, numbering_problem};
 use crate::lab::{Hold, Lab};
-use probe_kit::sync::Crew;
+use parking_lot::kvlab_watch::{Moment, stopping_at};
+use probe_kit::sync::{Crew, Latch};
 
 const WRITERS: usize = 4;
 const WRITES_EACH: usize = 250;
@@ -67,8 +68,9 @@ fn hammer<S: Subject>(subject: &S, ctx: &Ctx, stream: u64) -> Result<Hammered<S>
 
 /// How long a second writer is given to get through the hook while the first is
 /// held at its first look at the state. A store that numbers inside the turnstile
-/// never lets it through, so a passing store always waits this long; a store that
-/// reads the number first lets it through at once.
+/// never lets it through; on the watched locks the second writer says at once that
+/// it must wait, so only a store on locks nobody watches waits this long. A store
+/// that reads the number first lets it through at once.
 const LET_THROUGH: Duration = Duration::from_millis(500);
 
 /// By construction, not by luck: writer-b is held at its first access to the state.
@@ -96,15 +98,29 @@ fn number_taken_inside_the_turnstile<S: Subject>(subject: &S, ctx: &Ctx) -> Verd
     }
     held.arrived.wait(PHASE_LIMIT);
     let a_in_hook = lab.watch_next_write();
+    let a_must_wait = Arc::new(Latch::new());
     {
         let (subject, store) = (subject.clone(), Arc::clone(&store));
+        let must_wait = Arc::clone(&a_must_wait);
         crew.spawn("writer-a", move |doing| {
             let command = Command::set("a", "1");
             doing.set(doing_write(&command));
-            subject.write(&store, command)
+            // Says the moment writer-a has to wait for a lock: behind writer-b, held.
+            let stop = move |moment| {
+                if let Moment::MustWait(..) = moment {
+                    must_wait.open();
+                }
+            };
+            stopping_at(stop, || subject.write(&store, command))
         });
     }
-    let let_through = a_in_hook.arrived.wait(LET_THROUGH);
+    // Until writer-a gets through the hook (the number was read before the
+    // turnstile) or has to wait behind writer-b (it was not).
+    let deadline = Instant::now() + LET_THROUGH;
+    while !a_in_hook.arrived.is_open() && !a_must_wait.is_open() && Instant::now() < deadline {
+        a_must_wait.wait(Duration::from_millis(1));
+    }
+    let let_through = a_in_hook.arrived.is_open();
     held.release.open();
     join_within(
         crew,
