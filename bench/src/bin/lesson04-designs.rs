@@ -202,16 +202,7 @@ fn median(mut values: Vec<f64>) -> f64 {
 fn rate(per_second: f64) -> String {
     let digits = per_second.abs().log10().floor() as i32;
     let step = 10f64.powi((digits - 2).max(0));
-    let rounded = ((per_second / step).round() * step) as u64;
-    let text = rounded.to_string();
-    let mut out = String::new();
-    for (i, c) in text.chars().enumerate() {
-        if i > 0 && (text.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    kvlab_bench::grouped(((per_second / step).round() * step) as u64)
 }
 
 fn main() {

@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use kvlab_bench::Report;
+use kvlab_bench::{Report, grouped};
 use parking_lot::{Mutex, RwLock};
 use solution04_concurrency_policy as lesson04;
 use state::Command;
@@ -175,19 +175,6 @@ fn spread(values: Vec<Duration>) -> String {
 fn median_count(mut values: Vec<u64>) -> u64 {
     values.sort();
     values[values.len() / 2]
-}
-
-/// A count with thousands separators, as the book prints them.
-fn grouped(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// One policy's medians, for the table and the chart.
