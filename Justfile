@@ -17,10 +17,15 @@ check lesson *args:
 list:
     cargo kvlab list
 
-# Where to start in a lesson, and a hint per criterion
+# The next hint for the first criterion that does not pass: `just hint lesson02`, then `just hint lesson02 --more` for one closer to the code
 [no-exit-message]
-hint lesson:
-    cargo kvlab hint {{lesson}}
+hint lesson *args:
+    cargo kvlab hint {{lesson}} {{args}}
+
+# Check a lesson again on every save (h: the next hint, q: quit): `just watch lesson01`
+[no-exit-message]
+watch lesson *args:
+    cargo kvlab watch {{lesson}} {{args}}
 
 # Your crate against the reference, file by file
 diff lesson:
