@@ -41,9 +41,10 @@ pub const LESSONS: &[Lesson] = &[
         slug: "rwlock-layer",
         title: "the reader-writer layer",
         start: "Open lessons/lesson02-rwlock-layer/src/lib.rs and fill in the four todo!()s \
-            of ConcurrentStore in order: get under the read lock, set and del under the \
-            write lock, check_invariants under the read lock. The trait, the struct and \
-            its constructors are given.",
+            of ConcurrentStore in order: get, set, del, check_invariants. For each, decide \
+            which side of the lock it needs and why (the chapter's question: can two of \
+            them be inside together?). The trait, the struct and its constructors are \
+            given.",
         allows_unsafe: false,
         threads: true,
         builtins: &probe_lesson02::BUILTINS,
@@ -56,7 +57,7 @@ pub const LESSONS: &[Lesson] = &[
         start: "Open lessons/lesson03-stress-test/src/lib.rs and fill in the six todo!()s \
             in order: plan, perform, run_threads, check_reads, run_stress, Display for \
             StressReport. The store trait, the configuration and the report types are \
-            given. `cargo run -p lesson03-stress-test` runs your test on lesson 02's store.",
+            given. `just stress` runs your test on lesson 02's store.",
         allows_unsafe: false,
         threads: true,
         builtins: &probe_lesson03::BUILTINS,

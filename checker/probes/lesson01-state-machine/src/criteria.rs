@@ -121,13 +121,21 @@ pub fn render_transcript<S: Subject>(subject: &S, ctx: Option<&Ctx>) -> String {
     let mut store = subject.new_store();
     let mut out = String::new();
     for (step, command) in script().iter().enumerate() {
+        let line = step + 1;
         if let Some(ctx) = ctx {
-            ctx.progress(format_args!("transcript step {}: {command}", step + 1));
+            ctx.progress(format_args!(
+                "transcript line {line}, `{command}`, in {}",
+                step_of(command)
+            ));
         }
         let response = subject.apply(&mut store, command);
+        if let Some(ctx) = ctx {
+            ctx.progress(format_args!(
+                "transcript line {line}, printing its response, in Display for Response (step 4)"
+            ));
+        }
         out += &format!(
-            "{:>2}  {:<28} {}\n",
-            step + 1,
+            "{line:>2}  {:<28} {}\n",
             command.to_string(),
             subject.render(&response)
         );
@@ -169,7 +177,7 @@ fn transcript_hint<S: Subject>(subject: &S) -> String {
         let (want, next) = expected_step(&model, command);
         if response != want {
             return format!(
-                "Step {} (`{command}`) answered {response} where the rules give {want}: the \
+                "Line {} (`{command}`) answered {response} where the rules give {want}: the \
                  response itself is wrong, so look at {}, not at Display. \
                  versions-sequence names the rule.",
                 step + 1,
@@ -180,7 +188,7 @@ fn transcript_hint<S: Subject>(subject: &S) -> String {
         if after != next {
             let (expected, seen) = state_difference(&next, &after);
             return format!(
-                "Step {} (`{command}`) answered right, but left {seen} where the rules give \
+                "Line {} (`{command}`) answered right, but left {seen} where the rules give \
                  {expected}, and later lines show it: look at {}, not at Display.",
                 step + 1,
                 step_of(command)
@@ -194,12 +202,22 @@ fn transcript_hint<S: Subject>(subject: &S) -> String {
         .into()
 }
 
+/// Says which command of which log is about to run, and in which of the learner's
+/// functions: if it never returns, the hang's report names the step to fix.
+fn applying(ctx: &Ctx, log_name: &str, step: usize, command: &Command) {
+    ctx.progress(format_args!(
+        "{log_name}, command {}, `{command}`, in {}",
+        step + 1,
+        step_of(command)
+    ));
+}
+
 /// The step of the lesson that writes what `command` does.
 fn step_of(command: &Command) -> &'static str {
     match command {
-        Command::Get { .. } => "get (step 1)",
-        Command::Set { .. } => "set (step 2)",
-        Command::Del { .. } => "del (step 3)",
+        Command::Get { .. } => "Store::get (step 1)",
+        Command::Set { .. } => "Store::set (step 2)",
+        Command::Del { .. } => "Store::del (step 3)",
     }
 }
 
@@ -349,9 +367,9 @@ fn describe(entry: Option<&Entry>) -> String {
 fn versions_sequence<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
     let mut rng = ctx.rng(1);
     for (log_name, log) in logs(&mut rng) {
-        ctx.progress(format_args!("applying {log_name}"));
         let mut store = subject.new_store();
         for (step, command) in log.iter().enumerate() {
+            applying(ctx, &log_name, step, command);
             let before = subject.view(&store);
             let response = subject.apply(&mut store, command);
             let after = subject.view(&store);
@@ -382,9 +400,9 @@ fn versions_sequence<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
 fn invariants_hold<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
     let mut rng = ctx.rng(2);
     for (log_name, log) in logs(&mut rng) {
-        ctx.progress(format_args!("applying {log_name}"));
         let mut store = subject.new_store();
         for (step, command) in log.iter().enumerate() {
+            applying(ctx, &log_name, step, command);
             subject.apply(&mut store, command);
             // The reference's check is the oracle; the learner's own check is graded
             // separately, by `invariants-check`.
@@ -893,7 +911,9 @@ fn invariants_check<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
         (store.entries().clone(), store.global_seq()),
     ));
     for (what, state) in valid {
-        ctx.progress(format_args!("check_invariants on a valid state: {what}"));
+        ctx.progress(format_args!(
+            "check_invariants (step 5) on a valid state: {what}"
+        ));
         let seen = subject.check_invariants(&subject.from_parts(state.0.clone(), state.1));
         if seen.is_err() {
             return Err(Failure::new(
@@ -915,7 +935,7 @@ fn invariants_check<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
             Err(want.clone())
         );
         ctx.progress(format_args!(
-            "check_invariants on a corrupted state: {what}"
+            "check_invariants (step 5) on a corrupted state: {what}"
         ));
         let seen = subject.check_invariants(&subject.from_parts(state.0.clone(), state.1));
         if seen.as_ref() != Err(&want) {
@@ -931,7 +951,7 @@ fn invariants_check<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
     }
     for (what, state) in several_broken() {
         ctx.progress(format_args!(
-            "check_invariants on a state that breaks several rules: {what}"
+            "check_invariants (step 5) on a state that breaks several rules: {what}"
         ));
         let broken = violations_in(&state);
         let seen = subject.check_invariants(&subject.from_parts(state.0.clone(), state.1));
@@ -964,7 +984,7 @@ fn invariants_check<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
 fn replay<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
     let mut rng = ctx.rng(4);
     for (log_name, log) in logs(&mut rng) {
-        ctx.progress(format_args!("replaying {log_name}"));
+        ctx.progress(format_args!("replaying {log_name}, in replay (step 6)"));
         let (first, first_responses) = subject.replay(&log);
         let (second, second_responses) = subject.replay(&log);
         let mut one_by_one = subject.new_store();
