@@ -234,6 +234,13 @@ impl<S> Probe for Graded<S> {
 /// The probes a lesson compiles into the checker itself: the reference and the
 /// broken fixtures. (The learner's crate gets a probe binary of its own, generated
 /// and built on demand, so that its compile errors never affect these.)
+///
+/// Each lesson keeps its `Builtins` in a `static`, not a `const`: a `const` is
+/// copied into the crate that names it, so every criterion, instantiated for the
+/// reference and each variant and fixture, would be compiled again inside the
+/// checker, in one crate after all the others (two and a half minutes on 2 cores,
+/// under a progress bar that does not move, and again after any probe change). A
+/// `static` is compiled once, in its own lesson's crate, beside the others.
 pub struct Builtins {
     pub reference: fn() -> Box<dyn Probe>,
     pub fixtures: &'static [Fixture],

@@ -172,8 +172,8 @@ pub fn layered<L: Layer>() -> Box<dyn Probe> {
 }
 
 /// What the checker compiles in for lesson 02: the reference, the broken fixtures
-/// and the correct variants.
-pub const BUILTINS: probe_kit::Builtins = probe_kit::Builtins {
+/// and the correct variants. A `static`, not a `const`: see [`probe_kit::Builtins`].
+pub static BUILTINS: probe_kit::Builtins = probe_kit::Builtins {
     reference: || probe(Reference),
     fixtures: fixtures::FIXTURES,
     variants: variants::VARIANTS,
