@@ -148,11 +148,19 @@ pub fn all<S: Subject>() -> Vec<Criterion<S>> {
     ]
 }
 
-/// The deadline given to the stress test where a thread may never finish (the
-/// panic and the deadlock criteria), with the load of [`catch_config`]. Not a whole
-/// number of seconds, so that a reason that prints it another way than
-/// `Duration`'s `Debug` (`1.5s`) is seen.
-const SHORT_DEADLINE: Duration = Duration::from_millis(1500);
+/// The deadline given to the stress test on the deadlocking store and its twin.
+/// Every correct test waits it out there, twice (see [`one_deadline_for_the_run`]),
+/// so it is short; the twin is over in milliseconds on an idle machine, and a busy
+/// one gets [`BUSY_MACHINE_FACTOR`] times as long. Not a whole number of seconds,
+/// so that a reason that prints it another way than `Duration`'s `Debug` (`500ms`)
+/// is seen.
+const DEADLOCK_DEADLINE: Duration = Duration::from_millis(500);
+
+/// The deadline given to the stress test on the panicking store and its twin. A
+/// correct test never waits it out (a panicking thread still sends its outcome),
+/// so it can be long, which the twin needs: its readers pause inside the lock, and
+/// on a machine busy with the whole test suite its run once took over a second.
+const PANIC_DEADLINE: Duration = Duration::from_millis(1500);
 
 /// How long the checker waits for a report: the test's own deadline, then as long
 /// again (at least 2 s) for whatever the test does after it. A correct test does
@@ -1267,11 +1275,9 @@ fn planted_runs(bug: Bug) -> usize {
 }
 
 /// The configuration of a `catches-*` run, planted or twin alike. Where a thread
-/// may never finish, the test gets a short deadline, which a correct test facing a
-/// deadlock must wait out, and a light load (100 operations per thread): the bug
-/// shows within the first few writes, and a twin run is over in a few
-/// milliseconds, a few tens on a machine loaded twenty times over, far inside the
-/// deadline. The stores whose readers are paced (torn writes, versions going back)
+/// may never finish, the test gets a deadline of its own ([`DEADLOCK_DEADLINE`],
+/// [`PANIC_DEADLINE`]) and a light load (100 operations per thread): the bug shows
+/// within the first few writes. The stores whose readers are paced (torn writes, versions going back)
 /// take 400 operations per thread: their runs cost ten times a plain store's, and
 /// at 400 the bug still shows hundreds (torn reads) or dozens (versions going
 /// back) of times in every run.
@@ -1282,7 +1288,8 @@ pub(crate) fn catch_config(bug: Bug, seed: u64) -> StressConfig {
         Bug::PanicsUnderContention | Bug::DeadlocksUnderContention => 100,
     };
     let deadline = match bug {
-        Bug::PanicsUnderContention | Bug::DeadlocksUnderContention => SHORT_DEADLINE,
+        Bug::PanicsUnderContention => PANIC_DEADLINE,
+        Bug::DeadlocksUnderContention => DEADLOCK_DEADLINE,
         _ => StressConfig::default().deadline,
     };
     StressConfig {
@@ -1654,10 +1661,11 @@ fn judge_planted_run<S: Subject>(
     }
 }
 
-/// How far apart the threads of [`Staggered`] get going: less than the deadline, so
-/// that a test that gives each thread a wait of the whole deadline of its own keeps
-/// waiting, thread after thread, far past it.
-const STAGGER: Duration = Duration::from_millis(900);
+/// How far apart the threads of [`Staggered`] get going: half the deadline, so that
+/// a test that gives each thread a wait of the whole deadline of its own keeps
+/// waiting, thread after thread, far past it, even when a busy machine wakes a
+/// thread late by less than the other half.
+const STAGGER: Duration = DEADLOCK_DEADLINE.checked_div(2).unwrap();
 
 /// A correct store whose threads get going one after another: the k-th thread to
 /// call it (from 0) is served its first operation k × [`STAGGER`] after its call.

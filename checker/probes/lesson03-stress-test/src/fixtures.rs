@@ -146,7 +146,7 @@ pub enum Flaw {
     /// finish one after another, each in less than the deadline, keep it waiting
     /// past it.
     DeadlinePerMessage,
-    /// Writes the deadline as whole seconds (`within 1s` for 1.5 s), not as
+    /// Writes the deadline as whole seconds (`within 0s` for 500 ms), not as
     /// `Duration`'s `Debug` prints it.
     DeadlineInWholeSeconds,
     /// Checks the invariants even when a thread did not finish.
