@@ -26,6 +26,9 @@ pub enum Command {
         /// The next hint, closer to the code than the last one
         #[arg(long)]
         more: bool,
+        /// The hint for the lesson crate in this folder of lessons instead of lessons/
+        #[arg(long, value_name = "DIR")]
+        lessons: Option<std::path::PathBuf>,
     },
     /// Check a lesson again on every save of its crate (h: next hint, q: quit)
     Watch {

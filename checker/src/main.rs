@@ -46,22 +46,22 @@ fn run(command: Command) -> Result<u8> {
             probe_kit::probe_main(probe.as_ref())
         }
         Command::Check(args) => {
-            let workspace = Workspace::locate()?;
-            let workspace = match &args.lessons {
-                Some(dir) => workspace.with_lessons(dir)?,
-                None => workspace,
-            };
+            let workspace = Workspace::locate_with_lessons(args.lessons.as_deref())?;
             check(&workspace, args)
         }
         Command::List => {
             print!("{}", progress::render(&Workspace::locate()?));
             Ok(PASS)
         }
-        Command::Hint { lesson, more } => {
-            let lesson = lessons::find(&lesson)?;
+        Command::Hint {
+            lesson,
+            more,
+            lessons: dir,
+        } => {
+            let workspace = Workspace::locate_with_lessons(dir.as_deref())?;
             print!(
                 "{}",
-                hints::for_lesson(&Workspace::locate()?, lesson, more)?
+                hints::for_lesson(&workspace, lessons::find(&lesson)?, more)?
             );
             Ok(PASS)
         }
@@ -69,11 +69,7 @@ fn run(command: Command) -> Result<u8> {
             lesson,
             lessons: dir,
         } => {
-            let workspace = Workspace::locate()?;
-            let workspace = match dir {
-                Some(dir) => workspace.with_lessons(&dir)?,
-                None => workspace,
-            };
+            let workspace = Workspace::locate_with_lessons(dir.as_deref())?;
             watch::run(&workspace, lessons::find(&lesson)?)?;
             Ok(PASS)
         }
@@ -125,8 +121,9 @@ fn check(workspace: &Workspace, args: CheckArgs) -> Result<u8> {
         args.only.as_deref(),
         watcher,
     )?;
-    // Only a full check of the learner's crate says how far the lesson is.
-    if matches!(target, Target::Learner) && args.only.is_none() && args.lessons.is_none() {
+    // Only a full check of the learner's crate says how far the lesson is (a folder
+    // given with --lessons keeps its own record: see Workspace::state_dir).
+    if matches!(target, Target::Learner) && args.only.is_none() {
         progress::save(workspace, &report)?;
     }
     if args.json {

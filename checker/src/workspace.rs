@@ -53,6 +53,16 @@ impl Workspace {
         Ok(self)
     }
 
+    /// [`Workspace::locate`], with its lessons taken from `lessons` where one is given
+    /// (the `--lessons DIR` of `check`, `hint` and `watch`).
+    pub fn locate_with_lessons(lessons: Option<&Path>) -> Result<Workspace> {
+        let workspace = Workspace::locate()?;
+        match lessons {
+            Some(dir) => workspace.with_lessons(dir),
+            None => Ok(workspace),
+        }
+    }
+
     pub fn lesson_dir(&self, lesson: &Lesson) -> PathBuf {
         self.lessons.join(lesson.dir_name())
     }
