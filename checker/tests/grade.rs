@@ -8,27 +8,10 @@ use std::process::Command;
 use checker::grade::Graded;
 use checker::report::{FailureKind, Status};
 
+mod common;
+use common::{copy_dir, course};
+
 const LESSON: &str = "lesson01-state-machine";
-
-fn course() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
 
 /// A learner's copy of the course holding lesson 01: the stub's manifest with the
 /// reference's code, changed by `edit`.

@@ -11,14 +11,10 @@ use std::process::Command;
 use checker::lessons;
 use checker::report::{Report, Status};
 
-const LESSON: &str = "lesson01-state-machine";
+mod common;
+use common::{copy_dir, course};
 
-fn course() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
+const LESSON: &str = "lesson01-state-machine";
 
 /// A fresh copy of the lesson 01 stub in a folder of lessons of its own. The folder
 /// stays at the same place from run to run, so that its probe builds incrementally.
@@ -30,19 +26,6 @@ fn stub_copy(case: &str) -> PathBuf {
         &lessons.join(LESSON),
     );
     lessons
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 fn edit(path: &Path, from: &str, to: &str) {

@@ -1,21 +1,16 @@
 //! `checker watch` in a real terminal: a scripted tmux session edits a file, sees the
 //! report change, asks for a hint, quits, and finds the terminal as it was.
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use checker::workspace::Workspace;
 
+mod common;
+use common::course;
+
 const LESSON: &str = "lesson01-state-machine";
 const SESSION: &str = "kvlab-watch-test";
-
-fn course() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
 
 fn tmux(args: &[&str]) -> String {
     let output = Command::new("tmux").args(args).output().expect("tmux runs");

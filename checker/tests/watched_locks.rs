@@ -9,27 +9,10 @@ use std::process::Command;
 
 use checker::report::{Report, Status};
 
+mod common;
+use common::{copy_dir, course};
+
 const LESSON: &str = "lesson05-observability";
-
-fn course() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
 
 /// The lesson's stub folder with the reference's sources in it, as a learner who
 /// finished the lesson would have it.
