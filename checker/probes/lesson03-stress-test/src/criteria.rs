@@ -1277,10 +1277,10 @@ fn planted_runs(bug: Bug) -> usize {
 /// The configuration of a `catches-*` run, planted or twin alike. Where a thread
 /// may never finish, the test gets a deadline of its own ([`DEADLOCK_DEADLINE`],
 /// [`PANIC_DEADLINE`]) and a light load (100 operations per thread): the bug shows
-/// within the first few writes. The stores whose readers are paced (torn writes, versions going back)
-/// take 400 operations per thread: their runs cost ten times a plain store's, and
-/// at 400 the bug still shows hundreds (torn reads) or dozens (versions going
-/// back) of times in every run.
+/// within the first few writes. The stores whose readers are paced (torn writes,
+/// versions going back) take 400 operations per thread: their runs cost ten times a
+/// plain store's, and at 400 the bug still shows hundreds (torn reads) or dozens
+/// (versions going back) of times in every run.
 pub(crate) fn catch_config(bug: Bug, seed: u64) -> StressConfig {
     let ops_per_thread = match bug {
         Bug::LostUpdate => StressConfig::default().ops_per_thread,
