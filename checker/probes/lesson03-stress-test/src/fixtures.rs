@@ -149,6 +149,10 @@ pub enum Flaw {
     /// Writes the deadline as whole seconds (`within 0s` for 500 ms), not as
     /// `Duration`'s `Debug` prints it.
     DeadlineInWholeSeconds,
+    /// Gives the run one deadline per thread (`deadline × threads`), as if each
+    /// thread were owed a deadline of its own. (Written by a tester from outside,
+    /// as a learner would.)
+    DeadlineTimesThreads,
     /// Checks the invariants even when a thread did not finish.
     ChecksStoreAfterHang,
 }
@@ -210,6 +214,7 @@ fixtures! {
     "deadline-per-thread" => DeadlinePerThread, CATCHES_DEADLOCK;
     "deadline-per-message" => DeadlinePerMessage, CATCHES_DEADLOCK;
     "deadline-in-whole-seconds" => DeadlineInWholeSeconds, CATCHES_DEADLOCK;
+    "deadline-times-threads" => DeadlineTimesThreads, CATCHES_DEADLOCK;
     "checks-store-after-hang" => ChecksStoreAfterHang, CATCHES_DEADLOCK;
 }
 
@@ -511,7 +516,11 @@ fn gated_threads(
         _ => format!("did not finish within {deadline:?}"),
     };
     let mut results: Results = vec![Err(late); threads];
-    let give_up = Instant::now() + deadline;
+    let give_up = Instant::now()
+        + match flaw {
+            Flaw::DeadlineTimesThreads => deadline * threads as u32,
+            _ => deadline,
+        };
     let received = |results: &mut Results, (thread, outcome): (usize, Result<_, String>)| {
         results[thread] = outcome.map_err(|message| format!("panicked: {message}"));
     };
