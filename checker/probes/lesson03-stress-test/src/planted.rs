@@ -14,9 +14,9 @@
 //! thread has done what makes the bug show, such as a second writer taking the
 //! same sequence number, or a reader looking at a half-done write. The twin lingers
 //! on the same condition, so the two cost the same per operation. As soon as a
-//! stress test really runs threads at the same time (the lesson's defaults: 4
-//! writers, 4 readers, 1000 operations each, 8 keys), the planted bug shows many
-//! times in every run, on a loaded machine as on an idle one. The bound keeps a
+//! stress test really runs threads at the same time (4 writers and 4 readers on 8
+//! keys, with the loads of [`crate::criteria::catch_config`]), the planted bug
+//! shows many times in every run, on a loaded machine as on an idle one. The bound keeps a
 //! store used by one thread correct, and only a little slower.
 //!
 //! Each lab also counts how often its bug showed *in a way a correct stress test
