@@ -40,6 +40,10 @@ pub enum Flaw {
     ReadersNumberedFromZero,
     /// Starts its threads with `thread::spawn`, nameless.
     UnnamedThreads,
+    /// Mixes the thread's number into the seed with `seed << 8 | thread`: the
+    /// seed's top 8 bits are shifted out, so seeds that differ only there replay
+    /// the same operations. (Written by a tester from outside, as a learner would.)
+    SeedShifted,
 
     // passes-on-correct-store
     /// Also checks that each key's SETs got versions 1, 2, 3, ...: forgets that a
@@ -58,6 +62,10 @@ pub enum Flaw {
     VersionsComparedAcrossReaders,
     /// Spawns the threads and reads their results without waiting for them.
     NeverWaits,
+    /// Makes the starting gate but never waits at it: each thread begins as soon
+    /// as it is started, while the next ones are still being started. (Written by
+    /// a tester from outside, as a learner would.)
+    NoStartingGate,
     /// Polls the channel (`try_recv`, then a 1 ms sleep) until the deadline,
     /// however early the threads are done.
     PollsUntilTheDeadline,
@@ -176,12 +184,14 @@ fixtures! {
     "plan-seed-only" => SeedOnly, PLAN_SEEDED;
     "readers-numbered-from-zero" => ReadersNumberedFromZero, PLAN_SEEDED;
     "unnamed-threads" => UnnamedThreads, PLAN_SEEDED;
+    "seed-shifted" => SeedShifted, PLAN_SEEDED;
     "sets-count-versions" => SetsCountVersions, PASSES_ON_CORRECT_STORE;
     "counts-writers-only" => CountsWritersOnly, PASSES_ON_CORRECT_STORE;
     "versions-strictly-increase" => VersionsStrictlyIncrease, PASSES_ON_CORRECT_STORE;
     "not-found-is-version-zero" => NotFoundIsVersionZero, PASSES_ON_CORRECT_STORE;
     "versions-compared-across-readers" => VersionsComparedAcrossReaders, PASSES_ON_CORRECT_STORE;
     "never-waits" => NeverWaits, PASSES_ON_CORRECT_STORE;
+    "no-starting-gate" => NoStartingGate, PASSES_ON_CORRECT_STORE;
     "polls-until-the-deadline" => PollsUntilTheDeadline, PASSES_ON_CORRECT_STORE;
     "receives-until-timeout" => ReceivesUntilTimeout, PASSES_ON_CORRECT_STORE;
     "report-slip" => ReportSlip, REPORT_SHAPE;
@@ -319,6 +329,7 @@ impl Subject for Broken {
             Flaw::UnseededPlan => return reseeded(config, thread, rand::rng().random()),
             Flaw::IgnoresSeed => thread as u64,
             Flaw::SeedOnly => config.seed,
+            Flaw::SeedShifted => config.seed << 8 | thread as u64,
             _ => return reference::plan(config, thread),
         };
         reseeded(config, thread, seed)
@@ -489,7 +500,9 @@ fn gated_threads(
         };
         worker
             .spawn(move || {
-                gate.wait();
+                if flaw != Flaw::NoStartingGate {
+                    gate.wait();
+                }
                 if flaw == Flaw::PanicReportedAsHang {
                     // Nothing catches a panic here: the thread dies with it.
                     let responses = reference::perform(&*store, &plan);

@@ -9,10 +9,15 @@
 //!
 //! The ledger costs a clock read and a few uncontended atomic operations per call:
 //! each thread keeps its tally in a slot of its own, registered on its first call.
+//!
+//! At the store's very first operation the ledger also notes which threads of the
+//! process exist (their names, from `/proc/self/task`): a test that holds its
+//! threads at a starting gate has started all of them by then; one without a gate
+//! lets the first thread begin while the rest are still being started.
 
 use std::cell::RefCell;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::SeqCst};
+use std::sync::{Arc, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -88,6 +93,9 @@ pub struct Watched<S> {
     slots: Mutex<Vec<Arc<Slot>>>,
     calls: Mutex<Vec<InvariantsCall>>,
     invariants_in_flight: AtomicUsize,
+    /// The names of the process's threads when the first operation came, where the
+    /// system tells (Linux does).
+    alive_at_first_operation: OnceLock<Option<Vec<String>>>,
 }
 
 impl<S: KvStore> Watched<S> {
@@ -99,7 +107,14 @@ impl<S: KvStore> Watched<S> {
             slots: Mutex::new(Vec::new()),
             calls: Mutex::new(Vec::new()),
             invariants_in_flight: AtomicUsize::new(0),
+            alive_at_first_operation: OnceLock::new(),
         }
+    }
+
+    /// The names of the threads that existed when the first operation reached the
+    /// store: `None` before it, or where the system does not list its threads.
+    pub fn alive_at_first_operation(&self) -> Option<&[String]> {
+        self.alive_at_first_operation.get()?.as_deref()
     }
 
     pub fn store(&self) -> &S {
@@ -179,6 +194,9 @@ impl<S: KvStore> Watched<S> {
                 self.0.in_flight.store(false, SeqCst);
             }
         }
+        // The first caller lists the threads; any other caller meanwhile waits for
+        // the list, a fraction of a millisecond, once per run.
+        self.alive_at_first_operation.get_or_init(thread_names);
         let slot = self.slot();
         slot.in_flight.store(true, SeqCst);
         let over = Over(slot);
@@ -189,6 +207,17 @@ impl<S: KvStore> Watched<S> {
         drop(over);
         response
     }
+}
+
+/// The names of this process's threads, as Linux keeps them (at most 15 bytes).
+fn thread_names() -> Option<Vec<String>> {
+    let tasks = std::fs::read_dir("/proc/self/task").ok()?;
+    let names = tasks
+        .flatten()
+        .filter_map(|task| std::fs::read_to_string(task.path().join("comm")).ok())
+        .map(|name| name.trim_end_matches('\n').to_owned())
+        .collect();
+    Some(names)
 }
 
 impl<S: KvStore> KvStore for Watched<S> {
