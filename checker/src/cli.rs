@@ -38,10 +38,21 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         lessons: Option<std::path::PathBuf>,
     },
-    /// Show your crate against the reference, file by file
+    /// Show your crate against the reference, step by step
     Diff {
         /// lesson01, 01 or 1
         lesson: String,
+        /// Compare the lesson crate in this folder of lessons instead of lessons/
+        #[arg(long, value_name = "DIR")]
+        lessons: Option<std::path::PathBuf>,
+        /// Yours and the reference's side by side (the default on a terminal at
+        /// least 150 columns wide)
+        #[arg(long, conflicts_with = "unified")]
+        side_by_side: bool,
+        /// One column, - lines yours and + lines the reference's (the default when
+        /// piped or on a narrower terminal)
+        #[arg(long)]
+        unified: bool,
     },
     /// Instructors: grade a class's submissions with this course's own checker
     Grade {

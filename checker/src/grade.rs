@@ -179,13 +179,25 @@ pub fn run(course: &Workspace, options: &Options) -> Result<()> {
     let results: Vec<&Graded> = done.values().collect();
     rewrite_results(&results_path, &results)?;
     fs::write(options.out.join("results.csv"), csv(&results, &lessons))?;
+    let learners: Vec<(String, PathBuf)> =
+        staged.iter().map(|s| (s.0.clone(), s.2.clone())).collect();
+    let page = html(
+        course,
+        &learners,
+        &results,
+        &lessons,
+        &version,
+        options.seed,
+    );
+    fs::write(options.out.join("results.html"), page)?;
     print!("{}", summary(&results, &lessons));
     println!(
-        "\n{} results in {:.0} s. Written: {} and {}",
+        "\n{} results in {:.0} s. Written: {}, {} and {}",
         count,
         started.elapsed().as_secs_f64(),
         results_path.display(),
-        options.out.join("results.csv").display()
+        options.out.join("results.csv").display(),
+        options.out.join("results.html").display()
     );
     Ok(())
 }
@@ -608,3 +620,96 @@ fn summary(results: &[&Graded], lessons: &[&Lesson]) -> String {
     out += &list("Missing", &|g| g.outcome == "missing");
     out
 }
+
+/// The class report as one self-contained HTML page: the summary, a row per learner
+/// with every criterion's status, and each learner's code against the reference,
+/// step by step, side by side.
+fn html(
+    course: &Workspace,
+    learners: &[(String, PathBuf)],
+    results: &[&Graded],
+    lessons: &[&Lesson],
+    version: &str,
+    seed: u64,
+) -> String {
+    use crate::diff::escape;
+    let mut page = format!(
+        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>kvlab: class results</title>\n\
+         <style>{STYLE}</style></head><body>\n<h1>kvlab: class results</h1>\n\
+         <p>{} learners, graded by the checker of commit <code>{}</code>, seed {seed}. \
+         Similarity is a number for you to judge, never a verdict.</p>\n",
+        learners.len(),
+        escape(version)
+    );
+    page += &format!(
+        "<h2>Summary</h2>\n<pre>{}</pre>\n",
+        escape(summary(results, lessons).trim())
+    );
+    for lesson in lessons {
+        let criteria = lesson.criteria();
+        page += &format!(
+            "<h2>{} ({})</h2>\n<table class=\"grid\"><tr><th>learner</th><th>author</th><th>passed</th>",
+            lesson.id(),
+            escape(lesson.title)
+        );
+        for info in &criteria {
+            page += &format!(
+                "<th title=\"{}\">{}</th>",
+                escape(info.title),
+                escape(info.id)
+            );
+        }
+        page += "<th>similar to the reference</th><th>most similar learner</th></tr>\n";
+        for graded in results.iter().filter(|g| g.lesson == lesson.id()) {
+            page += &format!(
+                "<tr><td>{}</td><td>{}</td><td>{}/{}</td>",
+                escape(&graded.learner),
+                escape(graded.author.as_deref().unwrap_or("")),
+                graded.passed,
+                graded.total
+            );
+            for info in &criteria {
+                let status = criterion_status(graded, info.id);
+                page += &format!("<td class=\"{status}\">{status}</td>");
+            }
+            let similar = graded
+                .similar_to_reference
+                .map_or(String::new(), |s| s.to_string());
+            let other = graded
+                .most_similar_learner
+                .as_ref()
+                .map_or(String::new(), |(who, s)| format!("{} ({s})", escape(who)));
+            page += &format!("<td>{similar}</td><td>{other}</td></tr>\n");
+        }
+        page += "</table>\n";
+        for (learner, lessons_dir) in learners {
+            let Some(graded) = results
+                .iter()
+                .find(|g| &g.learner == learner && g.lesson == lesson.id())
+            else {
+                continue;
+            };
+            let Ok(workspace) = course.clone().with_lessons(lessons_dir) else {
+                continue;
+            };
+            let Ok(comparison) = crate::diff::compare(&workspace, lesson, graded.report.as_ref())
+            else {
+                continue;
+            };
+            page += &format!(
+                "<details><summary>{}: {} of {} against the reference</summary>\n{}</details>\n",
+                escape(learner),
+                graded.passed,
+                graded.total,
+                crate::diff::render_html(&comparison)
+            );
+        }
+    }
+    page + "</body></html>\n"
+}
+
+const STYLE: &str = "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}\
+td,th{border:1px solid #ccc;padding:2px 6px;vertical-align:top}.pass,.PASS{background:#d4f7d4}\
+.fail,.hang,.FAIL{background:#f7d4d4}.todo,.TODO,.does-not-build,.refused{background:#f7efd4}\
+table.diff td{width:50%}table.diff pre{margin:0;white-space:pre-wrap}tr.changed{background:#fff3c4}\
+details{margin:0.3em 0}summary{cursor:pointer}";

@@ -5,6 +5,7 @@ pub mod build;
 pub mod check;
 pub mod cli;
 pub mod diff;
+pub mod functions;
 pub mod grade;
 pub mod hints;
 pub mod inspect;

@@ -73,11 +73,18 @@ fn run(command: Command) -> Result<u8> {
             watch::run(&workspace, lessons::find(&lesson)?)?;
             Ok(PASS)
         }
-        Command::Diff { lesson } => {
-            print!(
-                "{}",
-                diff::render(&Workspace::locate()?, lessons::find(&lesson)?)?
-            );
+        Command::Diff {
+            lesson,
+            lessons: dir,
+            side_by_side,
+            unified,
+        } => {
+            let workspace = Workspace::locate_with_lessons(dir.as_deref())?;
+            let lesson = lessons::find(&lesson)?;
+            let report = progress::last_report_if_fresh(&workspace, lesson);
+            let comparison = diff::compare(&workspace, lesson, report.as_ref())?;
+            let layout = diff::Layout::choose(side_by_side, unified);
+            print!("{}", diff::render_text(&comparison, layout));
             Ok(PASS)
         }
         Command::Grade {

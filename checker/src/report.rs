@@ -44,6 +44,19 @@ pub enum Status {
     ForReview,
 }
 
+impl Status {
+    /// The four letters a report shows.
+    pub fn word(self) -> &'static str {
+        match self {
+            Status::Pass => "PASS",
+            Status::Fail => "FAIL",
+            Status::NotImplemented => "TODO",
+            Status::NotRun => "----",
+            Status::ForReview => "READ",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum FailureKind {
@@ -273,19 +286,32 @@ impl FailureKind {
 }
 
 /// Colours for a terminal, and nothing otherwise (or with NO_COLOR set).
-struct Paint(bool);
+pub(crate) struct Paint(pub(crate) bool);
 
 impl Paint {
-    fn detect() -> Self {
+    /// Colour on a terminal, unless `NO_COLOR` is set.
+    pub(crate) fn detect() -> Self {
         Paint(std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none())
     }
 
-    fn paint(&self, code: &str, text: &str) -> String {
+    pub(crate) fn paint(&self, code: &str, text: &str) -> String {
         if self.0 {
             format!("\x1b[{code}m{text}\x1b[0m")
         } else {
             text.to_owned()
         }
+    }
+
+    /// A status as a report shows it, in its colour.
+    pub(crate) fn status(&self, status: Status) -> String {
+        let colour = match status {
+            Status::Pass => "32",
+            Status::Fail => "31",
+            Status::NotImplemented => "33",
+            Status::NotRun => "2",
+            Status::ForReview => "36",
+        };
+        self.paint(colour, status.word())
     }
 }
 
@@ -356,13 +382,7 @@ pub fn render_blocked(report: &Report) -> Option<String> {
 pub fn render_criterion(c: &CriterionReport, width: usize) -> String {
     let paint = Paint::detect();
     let mut out = String::new();
-    let label = match c.status {
-        Status::Pass => paint.paint("32", "PASS"),
-        Status::Fail => paint.paint("31", "FAIL"),
-        Status::NotImplemented => paint.paint("33", "TODO"),
-        Status::NotRun => paint.paint("2", "----"),
-        Status::ForReview => paint.paint("36", "READ"),
-    };
+    let label = paint.status(c.status);
     let _ = writeln!(out, "  {label}  {:<width$}  {}", c.id, c.title);
     let indent = " ".repeat(10);
     let field = |out: &mut String, name: &str, value: &Option<String>| {

@@ -42,6 +42,10 @@ pub struct Info {
     /// False for an item a person reads rather than the checker grades (a written
     /// argument, say): it is reported "for review", never as passed or failed.
     pub graded: bool,
+    /// The lesson's steps (the stub's `todo!("step N: ...")`s) whose code this
+    /// criterion exercises: `checker diff` shows it beside them, and every step has
+    /// at least one graded criterion (a test in the checker says so).
+    pub steps: &'static [u8],
 }
 
 /// Why a criterion failed: what the criterion expected and what it saw instead.

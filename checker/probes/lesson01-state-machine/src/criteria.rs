@@ -18,6 +18,7 @@ pub const TRANSCRIPT: Info = Info {
     book: "lesson01-state-machine.html#step-4-print-responses",
     deadline_secs: 10,
     graded: true,
+    steps: &[1, 2, 3, 4],
 };
 
 pub const VERSIONS_SEQUENCE: Info = Info {
@@ -29,6 +30,7 @@ pub const VERSIONS_SEQUENCE: Info = Info {
     book: "lesson01-state-machine.html#versions-and-the-global-sequence",
     deadline_secs: 10,
     graded: true,
+    steps: &[1, 2, 3],
 };
 
 pub const INVARIANTS_HOLD: Info = Info {
@@ -39,6 +41,7 @@ pub const INVARIANTS_HOLD: Info = Info {
     book: "lesson01-state-machine.html#the-invariants",
     deadline_secs: 10,
     graded: true,
+    steps: &[1, 2, 3],
 };
 
 pub const INVARIANTS_CHECK: Info = Info {
@@ -50,6 +53,7 @@ pub const INVARIANTS_CHECK: Info = Info {
     book: "lesson01-state-machine.html#step-5-check-the-invariants",
     deadline_secs: 10,
     graded: true,
+    steps: &[5],
 };
 
 pub const REPLAY: Info = Info {
@@ -60,6 +64,7 @@ pub const REPLAY: Info = Info {
     book: "lesson01-state-machine.html#step-6-replay-the-log",
     deadline_secs: 10,
     graded: true,
+    steps: &[6],
 };
 
 /// The lesson's criteria, in the order they run and are reported.

@@ -45,6 +45,7 @@ pub const SINGLE_THREAD: Info = Info {
     book: "lesson02-rwlock-layer.html#the-work-step-by-step",
     deadline_secs: 45,
     graded: true,
+    steps: &[1, 2, 3, 4],
 };
 
 pub const READERS_PARALLEL: Info = Info {
@@ -56,6 +57,7 @@ pub const READERS_PARALLEL: Info = Info {
     book: "lesson02-rwlock-layer.html#step-1-get-under-the-shared-lock",
     deadline_secs: 45,
     graded: true,
+    steps: &[1],
 };
 
 pub const INVARIANTS_SHARED: Info = Info {
@@ -67,6 +69,7 @@ pub const INVARIANTS_SHARED: Info = Info {
     book: "lesson02-rwlock-layer.html#step-4-the-invariants-under-the-shared-lock",
     deadline_secs: 45,
     graded: true,
+    steps: &[4],
 };
 
 pub const WRITERS_EXCLUSIVE: Info = Info {
@@ -79,6 +82,7 @@ pub const WRITERS_EXCLUSIVE: Info = Info {
     book: "lesson02-rwlock-layer.html#step-2-set-under-the-exclusive-lock",
     deadline_secs: 45,
     graded: true,
+    steps: &[2, 3],
 };
 
 pub const LINEARIZABLE: Info = Info {
@@ -91,6 +95,7 @@ pub const LINEARIZABLE: Info = Info {
     book: "lesson02-rwlock-layer.html#results-that-a-legal-order-explains",
     deadline_secs: 45,
     graded: true,
+    steps: &[1, 2, 3],
 };
 
 pub const WRITER_NOT_STARVED: Info = Info {
@@ -103,6 +108,7 @@ pub const WRITER_NOT_STARVED: Info = Info {
     book: "lesson02-rwlock-layer.html#fairness-in-parking_lot-013",
     deadline_secs: 45,
     graded: true,
+    steps: &[2, 3],
 };
 
 pub const NO_DEADLOCK: Info = Info {
@@ -115,6 +121,7 @@ pub const NO_DEADLOCK: Info = Info {
     book: "lesson02-rwlock-layer.html#deadlocks-a-lock-taken-twice",
     deadline_secs: 45,
     graded: true,
+    steps: &[1, 2, 3, 4],
 };
 
 /// The lesson's criteria, in the order they run and are reported: the one-thread

@@ -41,6 +41,7 @@ pub const PLAN_SEEDED: Info = Info {
     book: "lesson03-stress-test.html#step-1-plan-each-threads-operations-from-the-seed",
     deadline_secs: BUDGET_SECS,
     graded: true,
+    steps: &[1, 3],
 };
 
 pub const PASSES_ON_CORRECT_STORE: Info = Info {
@@ -52,6 +53,7 @@ pub const PASSES_ON_CORRECT_STORE: Info = Info {
     book: "lesson03-stress-test.html#step-5-put-it-together",
     deadline_secs: BUDGET_SECS,
     graded: true,
+    steps: &[2, 3, 4, 5],
 };
 
 pub const REPORT_SHAPE: Info = Info {
@@ -62,6 +64,7 @@ pub const REPORT_SHAPE: Info = Info {
     book: "lesson03-stress-test.html#step-6-print-the-report",
     deadline_secs: BUDGET_SECS,
     graded: true,
+    steps: &[6],
 };
 
 pub const CATCHES_LOST_UPDATE: Info = Info {
@@ -74,6 +77,7 @@ pub const CATCHES_LOST_UPDATE: Info = Info {
     book: "lesson03-stress-test.html#the-invariants-after-the-run",
     deadline_secs: BUDGET_SECS,
     graded: true,
+    steps: &[3, 5],
 };
 
 pub const CATCHES_TORN_WRITE: Info = Info {
@@ -85,6 +89,7 @@ pub const CATCHES_TORN_WRITE: Info = Info {
     book: "lesson03-stress-test.html#step-4-check-what-the-readers-saw",
     deadline_secs: BUDGET_SECS,
     graded: true,
+    steps: &[4, 5],
 };
 
 pub const CATCHES_VERSION_GOING_BACK: Info = Info {
@@ -97,6 +102,7 @@ pub const CATCHES_VERSION_GOING_BACK: Info = Info {
     book: "lesson03-stress-test.html#step-4-check-what-the-readers-saw",
     deadline_secs: BUDGET_SECS,
     graded: true,
+    steps: &[4, 5],
 };
 
 pub const CATCHES_PANIC: Info = Info {
@@ -109,6 +115,7 @@ pub const CATCHES_PANIC: Info = Info {
     book: "lesson03-stress-test.html#step-3-run-the-threads-with-a-deadline",
     deadline_secs: BUDGET_SECS,
     graded: true,
+    steps: &[3, 5],
 };
 
 pub const CATCHES_DEADLOCK: Info = Info {
@@ -121,6 +128,7 @@ pub const CATCHES_DEADLOCK: Info = Info {
     book: "lesson03-stress-test.html#step-3-run-the-threads-with-a-deadline",
     deadline_secs: BUDGET_SECS,
     graded: true,
+    steps: &[3, 5],
 };
 
 /// The lesson's criteria, in the order they run and are reported.

@@ -28,6 +28,7 @@ pub const TOTALS_EXACT: Info = Info {
     book: "lesson05-observability.html#step-1-count-with-atomics",
     deadline_secs: 30,
     graded: true,
+    steps: &[1, 3, 4, 5],
 };
 
 pub const STATS_WHILE_WRITING: Info = Info {
@@ -41,6 +42,7 @@ pub const STATS_WHILE_WRITING: Info = Info {
     book: "lesson05-observability.html#step-5-read-the-stats-without-the-lock",
     deadline_secs: 30,
     graded: true,
+    steps: &[4, 5],
 };
 
 pub const COUNTERS_MONOTONIC: Info = Info {
@@ -50,6 +52,7 @@ pub const COUNTERS_MONOTONIC: Info = Info {
     book: "lesson05-observability.html#why-relaxed-is-enough",
     deadline_secs: 30,
     graded: true,
+    steps: &[1, 5],
 };
 
 pub const HISTOGRAM_BUCKETS: Info = Info {
@@ -61,6 +64,7 @@ pub const HISTOGRAM_BUCKETS: Info = Info {
     book: "lesson05-observability.html#step-2-choose-the-bucket",
     deadline_secs: 20,
     graded: true,
+    steps: &[2, 3, 6],
 };
 
 pub const EXPOSITION_VALID: Info = Info {
@@ -72,6 +76,7 @@ pub const EXPOSITION_VALID: Info = Info {
     book: "lesson05-observability.html#the-exposition-format",
     deadline_secs: 20,
     graded: true,
+    steps: &[7],
 };
 
 pub const EXPOSITION_SNAPSHOT: Info = Info {
@@ -83,6 +88,7 @@ pub const EXPOSITION_SNAPSHOT: Info = Info {
     book: "lesson05-observability.html#step-7-render-for-prometheus",
     deadline_secs: 20,
     graded: true,
+    steps: &[7],
 };
 
 /// The lesson's criteria, in the order they run and are reported.

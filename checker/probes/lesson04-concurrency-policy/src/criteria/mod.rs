@@ -34,6 +34,7 @@ pub const SEQUENCE_GAP_FREE: Info = Info {
     book: "lesson04-concurrency-policy.html#step-1-the-turnstile",
     deadline_secs: 30,
     graded: true,
+    steps: &[0, 1],
 };
 
 pub const STATE_FOLLOWS_LOG: Info = Info {
@@ -44,6 +45,7 @@ pub const STATE_FOLLOWS_LOG: Info = Info {
     book: "lesson04-concurrency-policy.html#the-hook-before-the-apply",
     deadline_secs: 30,
     graded: true,
+    steps: &[1],
 };
 
 pub const READS_CONSISTENT: Info = Info {
@@ -55,6 +57,7 @@ pub const READS_CONSISTENT: Info = Info {
     book: "lesson04-concurrency-policy.html#step-2-reads-share-the-state",
     deadline_secs: 30,
     graded: true,
+    steps: &[2],
 };
 
 pub const READERS_NOT_BLOCKED: Info = Info {
@@ -66,6 +69,7 @@ pub const READERS_NOT_BLOCKED: Info = Info {
     book: "lesson04-concurrency-policy.html#readers-wait-only-for-the-apply",
     deadline_secs: 30,
     graded: true,
+    steps: &[0, 1, 2],
 };
 
 pub const READERS_SIDE_BY_SIDE: Info = Info {
@@ -76,6 +80,7 @@ pub const READERS_SIDE_BY_SIDE: Info = Info {
     book: "lesson04-concurrency-policy.html#step-2-reads-share-the-state",
     deadline_secs: 30,
     graded: true,
+    steps: &[2, 3],
 };
 
 pub const SNAPSHOT_CONSISTENT: Info = Info {
@@ -86,6 +91,7 @@ pub const SNAPSHOT_CONSISTENT: Info = Info {
     book: "lesson04-concurrency-policy.html#step-3-copy-under-a-short-lock",
     deadline_secs: 30,
     graded: true,
+    steps: &[3, 4],
 };
 
 pub const SNAPSHOT_OUTSIDE_LOCK: Info = Info {
@@ -96,6 +102,7 @@ pub const SNAPSHOT_OUTSIDE_LOCK: Info = Info {
     book: "lesson04-concurrency-policy.html#step-4-write-the-snapshot-outside-any-lock",
     deadline_secs: 30,
     graded: true,
+    steps: &[3, 4, 5],
 };
 
 pub const SNAPSHOT_FILE_ATOMIC: Info = Info {
@@ -106,6 +113,7 @@ pub const SNAPSHOT_FILE_ATOMIC: Info = Info {
     book: "lesson04-concurrency-policy.html#step-5-replace-the-file-in-one-step",
     deadline_secs: 30,
     graded: true,
+    steps: &[5],
 };
 
 pub const TORN_SNAPSHOT_REFUSED: Info = Info {
@@ -116,6 +124,7 @@ pub const TORN_SNAPSHOT_REFUSED: Info = Info {
     book: "lesson04-concurrency-policy.html#step-6-refuse-a-torn-snapshot",
     deadline_secs: 30,
     graded: true,
+    steps: &[6, 7],
 };
 
 pub const RESTORE_ROUNDTRIP: Info = Info {
@@ -126,6 +135,7 @@ pub const RESTORE_ROUNDTRIP: Info = Info {
     book: "lesson04-concurrency-policy.html#step-7-restore",
     deadline_secs: 30,
     graded: true,
+    steps: &[4, 6, 7],
 };
 
 pub const NO_DEADLOCK: Info = Info {
@@ -138,6 +148,7 @@ pub const NO_DEADLOCK: Info = Info {
     book: "lesson04-concurrency-policy.html#why-the-locks-cannot-deadlock",
     deadline_secs: 30,
     graded: true,
+    steps: &[1, 2, 3, 4, 5],
 };
 
 pub const POLICY_DESIGN: Info = Info {
@@ -150,6 +161,7 @@ pub const POLICY_DESIGN: Info = Info {
     book: "lesson04-concurrency-policy.html#step-8-write-the-policy",
     deadline_secs: 30,
     graded: true,
+    steps: &[0],
 };
 
 pub const POLICY_ARGUMENT: Info = Info {
@@ -159,6 +171,7 @@ pub const POLICY_ARGUMENT: Info = Info {
     book: "lesson04-concurrency-policy.html#step-8-write-the-policy",
     deadline_secs: 20,
     graded: false,
+    steps: &[],
 };
 
 /// The lesson's criteria, in the order they run and are reported.
