@@ -13,6 +13,7 @@ use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::fs::DirBuilderExt;
 use std::os::unix::net::{UnixListener, UnixStream};
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
@@ -99,7 +100,11 @@ impl ProbeCommand {
             secret: channel.secret.clone(),
             socket: channel.socket.display().to_string(),
         };
-        let mut child = Command::new(&self.program)
+        let mut command = Command::new(&self.program);
+        // SAFETY: the closure runs in the child between fork and exec, where only
+        // async-signal-safe calls are allowed; it makes one, setrlimit.
+        unsafe { command.pre_exec(limit_memory) };
+        let mut child = command
             .args(&self.leading_args)
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::piped())
@@ -132,6 +137,7 @@ impl ProbeCommand {
         .or_else(|| kill(&mut child));
         let clean_exit = status.is_some_and(|s| s.success());
 
+        let (stdout, stderr) = (stdout.finish(), stderr.finish());
         let ended = match (watched.untrusted, watched.outcome, watched.end) {
             (Some(why), _, _) => Ended::Untrusted { why },
             (None, Some(outcome), End::Disconnected) if clean_exit => Ended::Reported(outcome),
@@ -150,10 +156,10 @@ impl ProbeCommand {
             },
             (None, None, End::Hung) => Ended::Hung { after: elapsed },
             (None, None, _) => Ended::Crashed {
-                status: status.map_or_else(|| "did not exit".to_owned(), describe_status),
+                status: crash_status(status, &stderr),
             },
         };
-        let output = [stdout.finish(), stderr.finish()]
+        let output = [stdout, stderr]
             .into_iter()
             .filter(|text| !text.trim().is_empty())
             .map(|text| text.trim_end().to_owned())
@@ -165,6 +171,41 @@ impl ProbeCommand {
             elapsed,
             last_progress: watched.last_progress,
         })
+    }
+}
+
+/// How much memory a probe may have for its data (heap and thread stacks): far more
+/// than any criterion needs (the references stay under a tenth of it), little enough
+/// that a runaway probe fails in seconds instead of driving the machine into swap.
+pub const PROBE_MEMORY: u64 = 2 << 30;
+
+/// Caps the calling process's data at [`PROBE_MEMORY`], for good: soft and hard limit
+/// alike, so the learner's code cannot raise it again. An allocation past it fails,
+/// and Rust aborts with "memory allocation of N bytes failed".
+fn limit_memory() -> std::io::Result<()> {
+    let limit = libc::rlimit {
+        rlim_cur: PROBE_MEMORY,
+        rlim_max: PROBE_MEMORY,
+    };
+    // SAFETY: setrlimit reads the struct it is given and nothing else.
+    if unsafe { libc::setrlimit(libc::RLIMIT_DATA, &limit) } == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// What a crash says: how the process ended, and, when an allocation failed, that
+/// the probe ran out of the memory it may have.
+fn crash_status(status: Option<ExitStatus>, stderr: &str) -> String {
+    let ended = status.map_or_else(|| "did not exit".to_owned(), describe_status);
+    match stderr.lines().find(|l| l.contains("memory allocation of")) {
+        Some(line) => format!(
+            "ran out of memory: it asked for more than the {} GiB a probe may have ({}), and {ended}",
+            PROBE_MEMORY >> 30,
+            line.trim()
+        ),
+        None => ended,
     }
 }
 
@@ -492,6 +533,13 @@ mod tests {
         });
         match mode.as_str() {
             "hang" => thread::sleep(Duration::from_secs(30)),
+            "hog" => {
+                // Memory, touched, until an allocation fails.
+                let mut kept = Vec::new();
+                loop {
+                    kept.push(vec![1u8; 64 << 20]);
+                }
+            }
             "flood" => {
                 let line = "x".repeat(1000);
                 for _ in 0..1000 {
@@ -586,6 +634,18 @@ mod tests {
             "{}",
             &run.output[run.output.len() - 200..]
         );
+    }
+
+    #[test]
+    fn a_probe_that_eats_memory_is_stopped_at_its_cap_and_says_so() {
+        let run = run("hog", Duration::from_secs(60));
+        match run.ended {
+            Ended::Crashed { status } => {
+                assert!(status.contains("ran out of memory"), "{status}");
+                assert!(status.contains("signal 6"), "{status}");
+            }
+            other => panic!("a probe past its memory cap was not a crash: {other:?}"),
+        }
     }
 
     #[test]
