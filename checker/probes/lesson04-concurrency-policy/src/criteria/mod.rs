@@ -243,8 +243,22 @@ fn doing_write(command: &Command) -> String {
     }
 }
 
-/// The failure for threads that did not finish while they should have.
+/// The failure for threads that never finished although the probe held nothing they
+/// could be waiting for: a hang (a deadlock, an endless loop), which the checker
+/// treats like one it saw itself, so the criteria after it do not each wait it out.
 fn stuck(
+    expected: impl std::fmt::Display,
+    stuck: &[Stuck],
+    waited: Duration,
+    why: &str,
+) -> Failure {
+    blocked(expected, stuck, waited, why).stuck()
+}
+
+/// The failure for threads kept waiting while the probe held another thread at a
+/// seam: the rule broken is that they waited at all, and they may well go on once
+/// it is let go, so this is not called a hang.
+fn blocked(
     expected: impl std::fmt::Display,
     stuck: &[Stuck],
     waited: Duration,
@@ -261,7 +275,8 @@ fn stuck(
     .with_detail(why)
 }
 
-/// Joins a crew that must finish within `limit`.
+/// Joins a crew that must finish within `limit`, with nothing held by the probe:
+/// threads still running at the limit are stuck.
 fn join_within<T: Send + 'static>(
     crew: Crew<T>,
     limit: Duration,
@@ -270,6 +285,18 @@ fn join_within<T: Send + 'static>(
 ) -> Result<Vec<T>, Failure> {
     crew.join_by(Instant::now() + limit)
         .map_err(|threads| stuck(expected, &threads, limit, why))
+}
+
+/// Joins a crew that must finish within `limit` while the probe holds another
+/// thread at a seam: threads still running at the limit are blocked by it.
+fn join_while_held<T: Send + 'static>(
+    crew: Crew<T>,
+    limit: Duration,
+    expected: &str,
+    why: &str,
+) -> Result<Vec<T>, Failure> {
+    crew.join_by(Instant::now() + limit)
+        .map_err(|threads| blocked(expected, &threads, limit, why))
 }
 
 /// A fresh directory for this criterion's files, removed when dropped.

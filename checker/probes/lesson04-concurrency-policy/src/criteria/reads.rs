@@ -9,7 +9,9 @@ use rand::RngExt;
 use reference::{Read, WriteError};
 use state::{Command, Response};
 
-use super::{BLOCKED_AFTER, PHASE_LIMIT, doing_write, join_within, keys, random_write};
+use super::{
+    BLOCKED_AFTER, PHASE_LIMIT, doing_write, join_while_held, join_within, keys, random_write,
+};
 use crate::Subject;
 use crate::history::{History, describe, numbering_problem};
 use crate::lab::{ArrivesOnDrop, Hold, Lab};
@@ -154,7 +156,7 @@ pub fn readers_not_blocked<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
     ctx.progress("holding a writer inside on_write");
     let held = HeldWriter::start(subject, &store, &lab, Command::set("k0", "held"))?;
     ctx.progress("3 readers reading every key while the writer is held inside on_write");
-    join_within(
+    join_while_held(
         readers(subject, &store, &keys, 3, 2),
         BLOCKED_AFTER,
         &format!(
@@ -232,7 +234,7 @@ fn beside_one_inside<S: Subject>(
             subject.get(&store, "k1");
         });
     }
-    let verdict = join_within(
+    let verdict = join_while_held(
         beside,
         BLOCKED_AFTER,
         &format!("get(\"k1\") finishes while {first_call} is inside the state"),
@@ -436,7 +438,7 @@ fn held_write_is_invisible<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
     let before = lab.log().len() as u64;
     ctx.progress("reading every key while a write is held inside on_write");
     let held = HeldWriter::start(subject, &store, &lab, Command::set("k0", "held"))?;
-    let reads = join_within(
+    let reads = join_while_held(
         readers(subject, &store, &keys, 2, 1),
         BLOCKED_AFTER,
         "readers finish while a writer is held inside on_write",

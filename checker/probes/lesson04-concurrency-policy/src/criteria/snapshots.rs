@@ -15,7 +15,8 @@ use state::{Command, Response};
 use super::reads::prefilled;
 use super::tour::{LockNames, Step, locks_seen, tour};
 use super::{
-    BLOCKED_AFTER, PHASE_LIMIT, Scratch, doing_write, join_within, keys, random_write, stuck,
+    BLOCKED_AFTER, PHASE_LIMIT, Scratch, doing_write, join_while_held, join_within, keys,
+    random_write, stuck,
 };
 use crate::Subject;
 use crate::history::{History, numbering_problem, state_difference};
@@ -348,7 +349,7 @@ fn written_out_beside_others<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
             }
         });
     }
-    join_within(
+    join_while_held(
         crew,
         BLOCKED_AFTER,
         "writers and readers finish while the snapshot is being written out",
@@ -434,7 +435,7 @@ fn saved_beside_others<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
                 subject.get(&store, &key);
             });
         }
-        let kept_waiting = join_within(
+        let kept_waiting = join_while_held(
             crew,
             BLOCKED_AFTER,
             &format!(
