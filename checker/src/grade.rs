@@ -104,10 +104,11 @@ pub fn run(course: &Workspace, options: &Options) -> Result<()> {
             let crate_dir = lessons_dir.join(lesson.dir_name());
             let hash = content_hash(&crate_dir);
             let key = (learner.clone(), lesson.id());
-            if done
-                .get(&key)
-                .is_some_and(|g| g.content_hash == hash && g.checker_version == version)
-            {
+            if done.get(&key).is_some_and(|g| {
+                g.content_hash == hash
+                    && g.checker_version == version
+                    && g.report.as_ref().is_none_or(|r| r.seed == options.seed)
+            }) {
                 eprintln!(
                     "[{count}/{total}] {learner} {}: already graded, kept",
                     lesson.id()
@@ -261,12 +262,19 @@ fn stage(submission: &Path, dir: &Path) -> Result<Staging> {
     } else {
         find_lessons(submission).unwrap_or_else(|| submission.to_path_buf())
     };
-    let mut refused = None;
+    // A link on the way down to the lesson crates could lead anywhere, the
+    // course's own solutions/ included.
+    let top = if submission.is_file() {
+        dir.join("unpacked")
+    } else {
+        submission.to_path_buf()
+    };
+    let mut refused = link_on_the_way(&top, &source);
     let into = dir.join("lessons");
     fs::create_dir_all(&into)?;
     for lesson in LESSONS {
         let from = source.join(lesson.dir_name());
-        if fs::symlink_metadata(&from).is_ok() {
+        if refused.is_none() && fs::symlink_metadata(&from).is_ok() {
             copy_tree(&from, &into.join(lesson.dir_name()), &mut refused)?;
         }
     }
@@ -275,6 +283,15 @@ fn stage(submission: &Path, dir: &Path) -> Result<Staging> {
         fs::create_dir_all(&into)?;
     }
     Ok(Staging { refused })
+}
+
+/// The first link among `top` and the folders between it and `source`.
+fn link_on_the_way(top: &Path, source: &Path) -> Option<String> {
+    source
+        .ancestors()
+        .take_while(|dir| dir.starts_with(top))
+        .find(|dir| fs::symlink_metadata(dir).is_ok_and(|m| m.file_type().is_symlink()))
+        .map(|dir| dir.display().to_string())
 }
 
 /// The folder of lesson crates in a copy of the course: `lessons/` at its top or one
@@ -320,7 +337,12 @@ fn copy_tree(from: &Path, to: &Path, refused: &mut Option<String>) -> Result<()>
     Ok(())
 }
 
+/// Who last committed, where the submission is a git repository of its own (not a
+/// folder that merely sits inside one, such as the instructor's clone).
 fn git_author(submission: &Path) -> Option<String> {
+    if !submission.join(".git").exists() {
+        return None;
+    }
     let output = Command::new("git")
         .arg("-C")
         .arg(submission)

@@ -1,5 +1,5 @@
 //! `checker grade` on a small class: a correct crate, a broken one, one that does not
-//! compile, one that hangs, one that tampers and one made of links. Each gets the row
+//! compile, one that hangs, one that tampers and two made of links. Each gets the row
 //! it deserves, and grading changes nothing in the instructor's course.
 
 use std::path::{Path, PathBuf};
@@ -85,6 +85,13 @@ fn a_class_is_graded_row_by_row_with_the_instructors_checker() {
             )
             .unwrap();
         }),
+        {
+            // A copy whose lessons/ is a link to the course's own solutions/.
+            let gus = class.join("gus");
+            std::fs::create_dir_all(&gus).unwrap();
+            std::os::unix::fs::symlink(course().join("solutions"), gus.join("lessons")).unwrap();
+            gus
+        },
     ];
     let before = course_state();
     let status = Command::new(env!("CARGO_BIN_EXE_checker"))
@@ -166,6 +173,9 @@ fn a_class_is_graded_row_by_row_with_the_instructors_checker() {
             .exists()
     );
     assert_eq!(row("finn").outcome, "refused");
+    assert_eq!(row("gus").outcome, "refused", "{:#?}", row("gus"));
+    // The class sits inside the instructor's clone: no learner is given its author.
+    assert!(rows.iter().all(|g| g.author.is_none()), "{rows:#?}");
     assert!(row("ada").similar_to_reference.is_some_and(|s| s > 0.9));
     assert!(row("bert").most_similar_learner.is_some());
 
@@ -189,6 +199,23 @@ fn a_class_is_graded_row_by_row_with_the_instructors_checker() {
     assert_eq!(
         progress.matches("already graded, kept").count(),
         submissions.len(),
+        "{progress}"
+    );
+
+    // Another seed: the graded crates are graded again (the refused ones have no
+    // seed to differ in).
+    let output = Command::new(env!("CARGO_BIN_EXE_checker"))
+        .current_dir(course())
+        .arg("grade")
+        .args(&submissions[..2])
+        .args(["--lesson", "lesson01", "--seed", "7", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let progress = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        progress.matches("already graded, kept").count(),
+        0,
         "{progress}"
     );
 }
