@@ -27,9 +27,9 @@ hint lesson *args:
 watch lesson *args:
     cargo kvlab watch {{lesson}} {{args}}
 
-# Your crate against the reference, file by file
-diff lesson:
-    cargo kvlab diff {{lesson}}
+# Your crate against the reference, step by step: `just diff lesson04 --side-by-side`
+diff lesson *args:
+    cargo kvlab diff {{lesson}} {{args}}
 
 # Build the book and open it in a browser (needs mdbook: see README.md)
 book:

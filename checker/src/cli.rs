@@ -63,7 +63,7 @@ pub enum Command {
         /// Grade only this lesson (repeat for more); all lessons by default
         #[arg(long = "lesson", value_name = "LESSON")]
         lessons: Vec<String>,
-        /// Where results.jsonl, results.csv and the staged crates go
+        /// Where results.jsonl, results.csv, results.html and the staged crates go
         #[arg(long, default_value = "target/kvlab/grades", value_name = "DIR")]
         out: std::path::PathBuf,
         /// Seed for every learner's random inputs (one seed makes learners comparable)
