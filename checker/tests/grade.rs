@@ -93,16 +93,24 @@ fn a_class_is_graded_row_by_row_with_the_instructors_checker() {
             gus
         },
     ];
+    // `grade` on these submissions, with these options; its progress (stderr) back.
+    let grade = |submissions: &[PathBuf], options: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_checker"))
+            .current_dir(course())
+            .arg("grade")
+            .args(submissions)
+            .args(["--lesson", "lesson01"])
+            .args(options)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        let progress = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert!(output.status.success(), "{progress}");
+        progress
+    };
     let before = course_state();
-    let status = Command::new(env!("CARGO_BIN_EXE_checker"))
-        .current_dir(course())
-        .arg("grade")
-        .args(&submissions)
-        .args(["--lesson", "lesson01", "--out"])
-        .arg(&out)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    grade(&submissions, &[]);
     assert_eq!(
         course_state(),
         before,
@@ -187,15 +195,7 @@ fn a_class_is_graded_row_by_row_with_the_instructors_checker() {
     assert_eq!(csv.lines().count(), 1 + submissions.len(), "{csv}");
 
     // Graded again, nothing changed: every row is kept, none is graded twice.
-    let output = Command::new(env!("CARGO_BIN_EXE_checker"))
-        .current_dir(course())
-        .arg("grade")
-        .args(&submissions)
-        .args(["--lesson", "lesson01", "--out"])
-        .arg(&out)
-        .output()
-        .unwrap();
-    let progress = String::from_utf8_lossy(&output.stderr);
+    let progress = grade(&submissions, &[]);
     assert_eq!(
         progress.matches("already graded, kept").count(),
         submissions.len(),
@@ -204,15 +204,7 @@ fn a_class_is_graded_row_by_row_with_the_instructors_checker() {
 
     // Another seed: the graded crates are graded again (the refused ones have no
     // seed to differ in).
-    let output = Command::new(env!("CARGO_BIN_EXE_checker"))
-        .current_dir(course())
-        .arg("grade")
-        .args(&submissions[..2])
-        .args(["--lesson", "lesson01", "--seed", "7", "--out"])
-        .arg(&out)
-        .output()
-        .unwrap();
-    let progress = String::from_utf8_lossy(&output.stderr);
+    let progress = grade(&submissions[..2], &["--seed", "7"]);
     assert_eq!(
         progress.matches("already graded, kept").count(),
         0,

@@ -155,9 +155,7 @@ fn class_of_30() -> Vec<Learner> {
             "correct",
             format!("correct-{k:02}"),
             Box::new(move |dir| {
-                let lib = dir.join("src/lib.rs");
-                let text = fs::read_to_string(&lib).unwrap();
-                fs::write(&lib, format!("// Learner {k}'s copy.\n{text}")).unwrap();
+                edit_lib(dir, |text| format!("// Learner {k}'s copy.\n{text}"));
             }),
         );
     }
@@ -208,22 +206,22 @@ fn class_of_30() -> Vec<Learner> {
             "broken",
             name.to_owned(),
             Box::new(move |dir| {
-                let lib = dir.join("src/lib.rs");
-                let text = fs::read_to_string(&lib).unwrap();
-                assert!(
-                    text.contains(from),
-                    "{name}: the reference changed; update the benchmark"
-                );
-                let mut changed = text.replacen(from, to, 1);
-                if name == "number-taken-outside-the-turnstile" {
-                    // The turnstile taken only for the hook, after the number.
-                    changed = changed.replacen(
+                edit_lib(dir, |text| {
+                    assert!(
+                        text.contains(from),
+                        "{name}: the reference changed; update the benchmark"
+                    );
+                    let mut changed = text.replacen(from, to, 1);
+                    if name == "number-taken-outside-the-turnstile" {
+                        // The turnstile taken only for the hook, after the number.
+                        changed = changed.replacen(
                         "        hook.on_write(seq, &command);",
                         "        let mut hook = self.writer.lock();\n        hook.on_write(seq, &command);",
                         1,
                     );
-                }
-                fs::write(&lib, changed).unwrap();
+                    }
+                    changed
+                });
             }),
         );
     }
@@ -232,9 +230,7 @@ fn class_of_30() -> Vec<Learner> {
             "does not compile",
             format!("no-build-{k}"),
             Box::new(|dir| {
-                let lib = dir.join("src/lib.rs");
-                let text = fs::read_to_string(&lib).unwrap();
-                fs::write(&lib, text + "\npub fn unfinished( {\n").unwrap();
+                edit_lib(dir, |text| text + "\npub fn unfinished( {\n");
             }),
         );
     }
@@ -243,14 +239,14 @@ fn class_of_30() -> Vec<Learner> {
             "hangs",
             format!("hangs-{k}"),
             Box::new(|dir| {
-                let lib = dir.join("src/lib.rs");
-                let text = fs::read_to_string(&lib).unwrap();
-                let from = "    pub fn get(&self, key: &str) -> Read {\n";
-                assert!(text.contains(from), "the reference's get changed");
-                let to = format!(
-                    "{from}        loop {{\n            std::hint::spin_loop();\n        }}\n        #[allow(unreachable_code)]\n"
-                );
-                fs::write(&lib, text.replacen(from, &to, 1)).unwrap();
+                edit_lib(dir, |text| {
+                    let from = "    pub fn get(&self, key: &str) -> Read {\n";
+                    assert!(text.contains(from), "the reference's get changed");
+                    let to = format!(
+                        "{from}        loop {{\n            std::hint::spin_loop();\n        }}\n        #[allow(unreachable_code)]\n"
+                    );
+                    text.replacen(from, &to, 1)
+                });
             }),
         );
     }
@@ -275,6 +271,13 @@ fn class_of_30() -> Vec<Learner> {
         }),
     );
     class
+}
+
+/// Rewrites the learner's `src/lib.rs` with `edit`.
+fn edit_lib(dir: &Path, edit: impl FnOnce(String) -> String) {
+    let lib = dir.join("src/lib.rs");
+    let text = fs::read_to_string(&lib).unwrap();
+    fs::write(&lib, edit(text)).unwrap();
 }
 
 /// Each learner's time, from the results file.

@@ -252,18 +252,6 @@ fn stuck(
     waited: Duration,
     why: &str,
 ) -> Failure {
-    blocked(expected, stuck, waited, why).stuck()
-}
-
-/// The failure for threads kept waiting while the probe held another thread at a
-/// seam: the rule broken is that they waited at all, and they may well go on once
-/// it is let go, so this is not called a hang.
-fn blocked(
-    expected: impl std::fmt::Display,
-    stuck: &[Stuck],
-    waited: Duration,
-    why: &str,
-) -> Failure {
     Failure::new(
         expected,
         format!(
@@ -273,6 +261,7 @@ fn blocked(
         ),
     )
     .with_detail(why)
+    .stuck()
 }
 
 /// Joins a crew that must finish within `limit`, with nothing held by the probe:
@@ -288,15 +277,18 @@ fn join_within<T: Send + 'static>(
 }
 
 /// Joins a crew that must finish within `limit` while the probe holds another
-/// thread at a seam: threads still running at the limit are blocked by it.
+/// thread at a seam. Threads still running at the limit were kept waiting, which is
+/// the rule broken; they may well go on once it is let go, so this is no hang.
 fn join_while_held<T: Send + 'static>(
     crew: Crew<T>,
     limit: Duration,
     expected: &str,
     why: &str,
 ) -> Result<Vec<T>, Failure> {
-    crew.join_by(Instant::now() + limit)
-        .map_err(|threads| blocked(expected, &threads, limit, why))
+    join_within(crew, limit, expected, why).map_err(|failure| Failure {
+        stuck: false,
+        ..failure
+    })
 }
 
 /// A fresh directory for this criterion's files, removed when dropped.
