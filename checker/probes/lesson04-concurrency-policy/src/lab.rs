@@ -270,6 +270,11 @@ impl Lab {
         self.log.lock().clone()
     }
 
+    /// How many writes the hook has finished receiving.
+    pub fn writes_logged(&self) -> usize {
+        self.log.lock().len()
+    }
+
     pub fn violations(&self) -> Vec<String> {
         self.violations.lock().clone()
     }

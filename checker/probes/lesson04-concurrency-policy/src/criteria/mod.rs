@@ -16,6 +16,7 @@ mod writes;
 pub use policy::SECTIONS as POLICY_SECTIONS;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use probe_kit::{Criterion, Ctx, Failure, Info};
@@ -23,6 +24,8 @@ use rand::{Rng, RngExt};
 use state::Command;
 
 use crate::Subject;
+use crate::lab::Hold;
+use parking_lot::kvlab_watch::Moment;
 use probe_kit::sync::{Crew, Stuck, name_stuck};
 
 pub const SEQUENCE_GAP_FREE: Info = Info {
@@ -318,5 +321,20 @@ impl Scratch {
 impl Drop for Scratch {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A stop that holds its thread at the first moment `at` picks, at `hold`.
+fn hold_once(
+    hold: &Arc<Hold>,
+    mut at: impl FnMut(Moment) -> bool + 'static,
+) -> impl FnMut(Moment) + 'static {
+    let hold = Arc::clone(hold);
+    let mut held = false;
+    move |moment| {
+        if !held && at(moment) {
+            held = true;
+            hold.park();
+        }
     }
 }

@@ -10,7 +10,8 @@ use reference::{Read, WriteError};
 use state::{Command, Response};
 
 use super::{
-    BLOCKED_AFTER, PHASE_LIMIT, doing_write, join_while_held, join_within, keys, random_write,
+    BLOCKED_AFTER, PHASE_LIMIT, doing_write, hold_once, join_while_held, join_within, keys,
+    random_write,
 };
 use crate::Subject;
 use crate::history::{History, describe, numbering_problem};
@@ -263,18 +264,6 @@ struct OpensOnDrop(Arc<Latch>);
 impl Drop for OpensOnDrop {
     fn drop(&mut self) {
         self.0.open();
-    }
-}
-
-/// A stop that holds its thread at the first moment `at` picks, at `hold`.
-fn hold_once(hold: &Arc<Hold>, at: fn(Moment) -> bool) -> impl FnMut(Moment) + 'static {
-    let hold = Arc::clone(hold);
-    let mut held = false;
-    move |moment| {
-        if !held && at(moment) {
-            held = true;
-            hold.park();
-        }
     }
 }
 

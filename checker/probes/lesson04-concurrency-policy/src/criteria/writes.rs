@@ -7,10 +7,10 @@ use probe_kit::{Ctx, Failure, Verdict};
 use reference::WriteError;
 use state::{Command, Response};
 
-use super::{PHASE_LIMIT, doing_write, join_within, keys, random_write};
+use super::{PHASE_LIMIT, doing_write, hold_once, join_within, keys, random_write};
 use crate::Subject;
 use crate::history::{History, numbering_problem};
-use crate::lab::{Hold, Lab};
+use crate::lab::{ArrivesOnDrop, Hold, Lab};
 use parking_lot::kvlab_watch::{Moment, stopping_at};
 use probe_kit::sync::{Crew, Latch};
 
@@ -97,30 +97,7 @@ fn number_taken_inside_the_turnstile<S: Subject>(subject: &S, ctx: &Ctx) -> Verd
         });
     }
     held.arrived.wait(PHASE_LIMIT);
-    let a_in_hook = lab.watch_next_write();
-    let a_must_wait = Arc::new(Latch::new());
-    {
-        let (subject, store) = (subject.clone(), Arc::clone(&store));
-        let must_wait = Arc::clone(&a_must_wait);
-        crew.spawn("writer-a", move |doing| {
-            let command = Command::set("a", "1");
-            doing.set(doing_write(&command));
-            // Says the moment writer-a has to wait for a lock: behind writer-b, held.
-            let stop = move |moment| {
-                if let Moment::MustWait(..) = moment {
-                    must_wait.open();
-                }
-            };
-            stopping_at(stop, || subject.write(&store, command))
-        });
-    }
-    // Until writer-a gets through the hook (the number was read before the
-    // turnstile) or has to wait behind writer-b (it was not).
-    let deadline = Instant::now() + LET_THROUGH;
-    while !a_in_hook.arrived.is_open() && !a_must_wait.is_open() && Instant::now() < deadline {
-        a_must_wait.wait(Duration::from_millis(1));
-    }
-    let let_through = a_in_hook.arrived.is_open();
+    let let_through = let_in_beside(subject, &store, &lab, &mut crew, "writer-a", "a");
     held.release.open();
     join_within(
         crew,
@@ -144,6 +121,99 @@ fn number_taken_inside_the_turnstile<S: Subject>(subject: &S, ctx: &Ctx) -> Verd
         .with_hint(
             "Take the turnstile first, then read global_seq() + 1 and hand the write to the \
              hook: a number read before the turnstile is taken can be handed out twice.",
+        )),
+    }
+}
+
+/// Starts `name` writing `key` beside a writer the probe holds, and waits until its
+/// write gets through the hook (true) or it has to wait for a lock (false). On the
+/// watched locks that wait is seen at once; only on locks nobody watches does this
+/// take [`LET_THROUGH`].
+fn let_in_beside<S: Subject>(
+    subject: &S,
+    store: &Arc<S::Store>,
+    lab: &Lab,
+    crew: &mut Crew<Result<Response, WriteError>>,
+    name: &str,
+    key: &str,
+) -> bool {
+    let in_hook = lab.watch_next_write();
+    let must_wait = Arc::new(Latch::new());
+    {
+        let (subject, store) = (subject.clone(), Arc::clone(store));
+        let must_wait = Arc::clone(&must_wait);
+        let command = Command::set(key, "1");
+        crew.spawn(name, move |doing| {
+            doing.set(doing_write(&command));
+            let stop = move |moment| {
+                if let Moment::MustWait(..) = moment {
+                    must_wait.open();
+                }
+            };
+            stopping_at(stop, || subject.write(&store, command))
+        });
+    }
+    let deadline = Instant::now() + LET_THROUGH;
+    while !in_hook.arrived.is_open() && !must_wait.is_open() && Instant::now() < deadline {
+        must_wait.wait(Duration::from_millis(1));
+    }
+    in_hook.arrived.is_open()
+}
+
+/// By construction, not by luck: writer-a is held at the first lock it lets go of
+/// once the hook has its write. A store that applies inside the turnstile still holds
+/// the turnstile there (its write has taken effect, or is about to), so writer-b
+/// cannot reach the hook until writer-a goes on. A store that leaves the turnstile
+/// before it applies lets writer-b through the hook, and on to its own apply, while
+/// writer-a's write has not taken effect: the state takes the writes out of turn.
+fn applied_before_the_next_hook<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
+    ctx.progress("writer-a held at the first lock it lets go of after its hook, writer-b let in");
+    let lab = Lab::new();
+    let store = Arc::new(subject.store(&lab));
+    let held = Arc::new(Hold::default());
+    let mut crew = Crew::new();
+    {
+        let (subject, store) = (subject.clone(), Arc::clone(&store));
+        let hooked = Arc::clone(&lab);
+        let stop = hold_once(&held, move |moment| {
+            matches!(moment, Moment::Released(..)) && hooked.writes_logged() > 0
+        });
+        let ended = Arc::clone(&held);
+        crew.spawn("writer-a", move |doing| {
+            let _arrived_if_never_stopped = ArrivesOnDrop(ended);
+            let command = Command::set("a", "1");
+            doing.set(doing_write(&command));
+            stopping_at(stop, || subject.write(&store, command))
+        });
+    }
+    held.arrived.wait(PHASE_LIMIT);
+    let let_through = let_in_beside(subject, &store, &lab, &mut crew, "writer-b", "b");
+    held.release.open();
+    join_within(
+        crew,
+        PHASE_LIMIT,
+        "both writers finish once writer-a is let go",
+        "A writer held after its hook keeps whatever it holds; a second writer that then \
+         never finishes waits for it in an order that can deadlock.",
+    )?;
+    match lab.violations().first() {
+        None => Ok(()),
+        Some(first) => Err(Failure::new(
+            "each write takes effect right after the hook receives it, before the hook \
+             receives the next",
+            first.clone(),
+        )
+        .with_detail(if let_through {
+            "writer-a was held at the first lock it let go of after the hook had its write, \
+             and writer-b got through the hook meanwhile: writer-a had left the turnstile \
+             before its write took effect"
+        } else {
+            "writer-a was held at the first lock it let go of after the hook had its write, \
+             while writer-b wrote beside it"
+        })
+        .with_hint(
+            "Keep the turnstile until the write has taken effect: a writer that lets go of it \
+             between the hook and the apply can be overtaken by the next writer.",
         )),
     }
 }
@@ -219,6 +289,7 @@ pub fn sequence_gap_free<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
 }
 
 pub fn state_follows_log<S: Subject>(subject: &S, ctx: &Ctx) -> Verdict {
+    applied_before_the_next_hook(subject, ctx)?;
     let (lab, done, store) = hammer(subject, ctx, 200)?;
     let expected = "every write takes effect right after the hook receives it, one at a time, \
                     in sequence order";
