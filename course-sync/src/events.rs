@@ -1,8 +1,7 @@
 //! The steps a model run notes, for the timeline of a failing interleaving.
 
+use std::cell::{Cell, RefCell};
 use std::fmt;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 /// One step of one thread.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,18 +41,19 @@ pub struct Event {
     pub step: Step,
 }
 
-/// The steps of the current model iteration. The model checker runs every thread
-/// of a model on one OS thread, one at a time, so a plain mutex orders them as
-/// they happened.
-static LOG: Mutex<Vec<Event>> = Mutex::new(Vec::new());
+thread_local! {
+    /// The steps of the current model iteration. The model checker runs every
+    /// thread of a model on one OS thread, one at a time, so this orders them as
+    /// they happened.
+    static LOG: RefCell<Vec<Event>> = const { RefCell::new(Vec::new()) };
+    static MUTEXES: Cell<u32> = const { Cell::new(0) };
+    static CONDVARS: Cell<u32> = const { Cell::new(0) };
+}
 
 pub enum Object {
     Mutex,
     Condvar,
 }
-
-static MUTEXES: AtomicU32 = AtomicU32::new(0);
-static CONDVARS: AtomicU32 = AtomicU32::new(0);
 
 /// The next label of its kind: 1, 2, ... in the order the iteration creates them.
 pub fn new_label(object: Object) -> u32 {
@@ -61,25 +61,23 @@ pub fn new_label(object: Object) -> u32 {
         Object::Mutex => &MUTEXES,
         Object::Condvar => &CONDVARS,
     };
-    counter.fetch_add(1, Ordering::Relaxed) + 1
+    let label = counter.get() + 1;
+    counter.set(label);
+    label
 }
 
 pub fn note(step: Step) {
     let thread = loom::thread::current().name().unwrap_or("main").to_owned();
-    log().push(Event { thread, step });
+    LOG.with_borrow_mut(|log| log.push(Event { thread, step }));
 }
 
 /// Starts a new iteration: no steps, labels from 1 again.
 pub fn reset() {
-    log().clear();
-    MUTEXES.store(0, Ordering::Relaxed);
-    CONDVARS.store(0, Ordering::Relaxed);
+    LOG.with_borrow_mut(Vec::clear);
+    MUTEXES.set(0);
+    CONDVARS.set(0);
 }
 
 pub fn take() -> Vec<Event> {
-    std::mem::take(&mut log())
-}
-
-fn log() -> std::sync::MutexGuard<'static, Vec<Event>> {
-    LOG.lock().unwrap_or_else(|e| e.into_inner())
+    LOG.take()
 }

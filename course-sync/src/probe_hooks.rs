@@ -1,15 +1,23 @@
 //! For the checker's probes only (the checker refuses a learner crate that names
 //! this module): run a model, note the probe's own steps, read a failing timeline.
 
+use std::cell::Cell;
 use std::fmt::Write as _;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::events;
 pub use crate::events::{Event, Step};
+/// The model's threads: spawn these inside [`model`], not std's.
+pub use loom::thread;
 
-static IN_MODEL: AtomicBool = AtomicBool::new(false);
+thread_local! {
+    // The model checker runs every thread of a model on the OS thread that called
+    // `model`, so a thread-local says "in a model" to all of them, and to nobody
+    // else (two models may run side by side in two test threads).
+    static IN_MODEL: Cell<bool> = const { Cell::new(false) };
+}
 
 /// Threads inside a `Condvar::wait` now (outside a model).
 static WAITING: AtomicUsize = AtomicUsize::new(0);
@@ -38,7 +46,7 @@ impl Drop for Waiting {
 
 /// Whether locks created now are the model checker's.
 pub fn in_model() -> bool {
-    IN_MODEL.load(Ordering::Relaxed)
+    IN_MODEL.get()
 }
 
 /// How far the model checker looks.
@@ -80,7 +88,7 @@ pub fn model(bounds: Bounds, body: impl Fn() + Send + Sync + 'static) -> Outcome
     builder.location = false;
     let count = Arc::new(AtomicUsize::new(0));
     let counted = Arc::clone(&count);
-    IN_MODEL.store(true, Ordering::Relaxed);
+    IN_MODEL.set(true);
     let ran = panic::catch_unwind(AssertUnwindSafe(|| {
         builder.check(move || {
             counted.fetch_add(1, Ordering::Relaxed);
@@ -88,7 +96,7 @@ pub fn model(bounds: Bounds, body: impl Fn() + Send + Sync + 'static) -> Outcome
             body();
         })
     }));
-    IN_MODEL.store(false, Ordering::Relaxed);
+    IN_MODEL.set(false);
     let interleavings = count.load(Ordering::Relaxed);
     match ran {
         Ok(()) => {

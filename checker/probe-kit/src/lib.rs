@@ -23,7 +23,7 @@ use std::fmt;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-pub use runner::{probe_main, take_recorded_panic};
+pub use runner::{forget_recorded_panic, probe_main, take_recorded_panic};
 
 /// What the checker shows for a criterion before and after running it.
 #[derive(Debug, Clone, Copy)]

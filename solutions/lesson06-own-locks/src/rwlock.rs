@@ -1,9 +1,11 @@
 //! A reader-writer lock in the monitor style: one mutex guards the lock's state, and
 //! two condition variables are where readers and writers wait for it to change.
 //!
-//! The policy is writer-preferring: once a writer waits, new readers wait behind it,
-//! so a stream of readers cannot starve a writer (a stream of writers can starve the
-//! readers instead; the chapter compares the policies).
+//! The policy is phase-fair: once a writer waits, readers who come after it wait
+//! behind it, so a stream of readers cannot starve a writer; and a writer who leaves
+//! hands the lock to the readers waiting then, before the next writer, so a stream
+//! of writers cannot starve the readers either. (The chapter compares it with
+//! writer-preferring and reader-preferring locks, each of which starves one side.)
 
 use std::fmt;
 use std::ops::{Deref, DerefMut};
@@ -19,6 +21,11 @@ pub struct LockState {
     pub writer: bool,
     /// Writers waiting to get in.
     pub writers_waiting: u32,
+    /// Readers waiting to get in.
+    pub readers_waiting: u32,
+    /// Whether the last writer out handed the lock to the readers waiting then:
+    /// they go in before any writer.
+    pub readers_next: bool,
 }
 
 /// A state no correct lock is ever in.
@@ -26,6 +33,9 @@ pub struct LockState {
 pub enum LockViolation {
     /// A writer inside while readers are inside too.
     WriterBesideReaders { readers: u32 },
+    /// The readers' turn, with no reader waiting to take it: no writer could ever
+    /// get in again.
+    TurnWithoutReaders,
 }
 
 impl fmt::Display for LockViolation {
@@ -33,6 +43,9 @@ impl fmt::Display for LockViolation {
         match self {
             LockViolation::WriterBesideReaders { readers } => {
                 write!(f, "a writer is inside beside {readers} reader(s)")
+            }
+            LockViolation::TurnWithoutReaders => {
+                write!(f, "it is the readers' turn, but no reader is waiting")
             }
         }
     }
@@ -49,6 +62,11 @@ impl LockState {
             return Err(LockViolation::WriterBesideReaders {
                 readers: self.readers,
             });
+        }
+        // The turn ends when the last reader it was given to goes in; one left over
+        // would keep every writer out for good.
+        if self.readers_next && self.readers_waiting == 0 {
+            return Err(LockViolation::TurnWithoutReaders);
         }
         Ok(())
     }
@@ -76,12 +94,18 @@ impl<T> RwLock<T> {
     }
 
     // ANCHOR: read
-    /// Waits until no writer is inside or waiting, then reads beside other readers.
+    /// Waits until no writer is inside, and none waits unless it is the readers'
+    /// turn, then reads beside other readers.
     pub fn read(&self) -> ReadGuard<'_, T> {
         let mut state = self.state.lock();
-        // Writer-preferring: a waiting writer also keeps new readers out.
-        while state.writer || state.writers_waiting > 0 {
+        state.readers_waiting += 1;
+        while !reader_may_go_in(&state) {
             state = self.readers_may_enter.wait(state);
+        }
+        state.readers_waiting -= 1;
+        if state.readers_waiting == 0 {
+            // Every reader the turn was given to is in.
+            state.readers_next = false;
         }
         state.readers += 1;
         drop(state);
@@ -92,7 +116,7 @@ impl<T> RwLock<T> {
     /// Reads now if no writer is inside or waiting.
     pub fn try_read(&self) -> Option<ReadGuard<'_, T>> {
         let mut state = self.state.lock();
-        if state.writer || state.writers_waiting > 0 {
+        if !reader_may_go_in(&state) {
             return None;
         }
         state.readers += 1;
@@ -106,7 +130,7 @@ impl<T> RwLock<T> {
         let mut state = self.state.lock();
         // Counted while waiting, so that readers arriving now wait behind us.
         state.writers_waiting += 1;
-        while state.writer || state.readers > 0 {
+        while !writer_may_go_in(&state) {
             state = self.writer_may_enter.wait(state);
         }
         state.writers_waiting -= 1;
@@ -119,7 +143,7 @@ impl<T> RwLock<T> {
     /// Writes now if nobody is inside.
     pub fn try_write(&self) -> Option<WriteGuard<'_, T>> {
         let mut state = self.state.lock();
-        if state.writer || state.readers > 0 {
+        if !writer_may_go_in(&state) {
             return None;
         }
         state.writer = true;
@@ -144,11 +168,14 @@ impl<T> RwLock<T> {
     fn leave_write(&self) {
         let mut state = self.state.lock();
         state.writer = false;
-        if state.writers_waiting > 0 {
-            self.writer_may_enter.notify_one();
-        } else {
-            // Every waiting reader may enter together.
+        if state.readers_waiting > 0 {
+            // The readers who waited through this write go next, all together,
+            // even if writers wait too: that is what keeps writers from starving
+            // them.
+            state.readers_next = true;
             self.readers_may_enter.notify_all();
+        } else if state.writers_waiting > 0 {
+            self.writer_may_enter.notify_one();
         }
     }
     // ANCHOR_END: leave
@@ -162,6 +189,20 @@ impl<T> RwLock<T> {
         self.value.into_inner()
     }
 }
+
+// ANCHOR: rules
+/// Whether a reader may go in now.
+fn reader_may_go_in(state: &LockState) -> bool {
+    // A waiting writer keeps new readers out, unless the last writer out gave the
+    // readers their turn.
+    !state.writer && (state.writers_waiting == 0 || state.readers_next)
+}
+
+/// Whether a writer may go in now.
+fn writer_may_go_in(state: &LockState) -> bool {
+    !state.writer && state.readers == 0 && !state.readers_next
+}
+// ANCHOR_END: rules
 
 /// Reading, beside other readers; dropping it leaves.
 pub struct ReadGuard<'a, T> {

@@ -136,6 +136,12 @@ pub trait Layer: Send + Sync + 'static {
 /// A [`Layer`] seen as a [`Subject`].
 pub struct Layered<L>(std::marker::PhantomData<fn() -> L>);
 
+impl<L> Default for Layered<L> {
+    fn default() -> Self {
+        Layered(std::marker::PhantomData)
+    }
+}
+
 impl<L> Clone for Layered<L> {
     fn clone(&self) -> Self {
         Layered(std::marker::PhantomData)
