@@ -94,16 +94,6 @@ pub const LESSONS: &[Lesson] = &[
         builtins: &probe_lesson05::BUILTINS,
         hints: probe_lesson05::hints::LADDERS,
     },
-    Lesson {
-        number: 6,
-        slug: "own-locks",
-        title: "your own locks",
-        start: "Open lessons/lesson06-own-locks/src/ and fill in the todo!()s step by step:             the queue's push, pop, try_push and try_pop (queue.rs), then the lock's read,             try_read, write, try_write, leave_read, leave_write and LockState's             check_invariants (rwlock.rs), then lesson 02's store on your lock (store.rs).             The struct fields, the guards and the data's cell are given.",
-        allows_unsafe: false,
-        threads: true,
-        builtins: &probe_lesson06::BUILTINS,
-        hints: probe_lesson06::hints::LADDERS,
-    },
 ];
 
 impl Lesson {
