@@ -164,14 +164,15 @@ pub fn crate_folder(workspace: &Workspace, lesson: &Lesson) -> Result<Result<(),
         }
     }
 
-    if let Some(file) = names_the_lock_notes(&dir)? {
+    if let Some((file, hidden)) = names_checker_only(&dir)? {
+        let name = hidden.name;
         return refuse(
             &file,
             format!(
-                "names `{LOCK_NOTES}`, the checker's notes of which lock a thread asked for \
-                 (its parking_lot is a watched copy), which only the checker's probe may read"
+                "names `{name}`, {}, which only the checker's probe may use",
+                hidden.what
             ),
-            format!("No lesson needs it. Remove every use of `{LOCK_NOTES}` from your crate."),
+            format!("No lesson needs it. Remove every use of `{name}` from your crate."),
         );
     }
 
@@ -198,17 +199,32 @@ pub fn crate_folder(workspace: &Workspace, lesson: &Lesson) -> Result<Result<(),
     Ok(Ok(()))
 }
 
-/// The module of the checker's watched parking_lot that holds its notes (see
-/// `checker/lock-watch`): learner code that read it could hide a lock it takes, or
-/// tell it is being graded.
-const LOCK_NOTES: &str = "kvlab_watch";
+/// A module that only the checker's probe may use: learner code that read it could
+/// hide what the checker watches, or tell that it is being graded.
+struct CheckerOnly {
+    name: &'static str,
+    what: &'static str,
+}
 
-/// The first Rust source in the crate's folder (outside `target/`) that contains
-/// the identifier [`LOCK_NOTES`]. Without procedural macros, which are refused, an
-/// identifier cannot be put together from pieces, so a use of the module must spell
-/// it out in some file; a file the compiler does not read is refused too, to keep
-/// the rule one that a learner can check with a search.
-fn names_the_lock_notes(dir: &Path) -> Result<Option<PathBuf>> {
+const CHECKER_ONLY: &[CheckerOnly] = &[
+    CheckerOnly {
+        name: "kvlab_watch",
+        what: "the checker's notes of which lock a thread asked for (its parking_lot is a \
+               watched copy)",
+    },
+    CheckerOnly {
+        name: "probe_hooks",
+        what: "the course facade's hooks for the checker's model runs (they tell a model \
+               run from a real one and write its timeline)",
+    },
+];
+
+/// The first Rust source in the crate's folder (outside `target/`) that contains one
+/// of the identifiers in [`CHECKER_ONLY`]. Without procedural macros, which are
+/// refused, an identifier cannot be put together from pieces, so a use of the module
+/// must spell it out in some file; a file the compiler does not read is refused too,
+/// to keep the rule one that a learner can check with a search.
+fn names_checker_only(dir: &Path) -> Result<Option<(PathBuf, &'static CheckerOnly)>> {
     let entries =
         std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))?;
     for entry in entries {
@@ -216,14 +232,18 @@ fn names_the_lock_notes(dir: &Path) -> Result<Option<PathBuf>> {
         let path = entry.path();
         let kind = entry.file_type()?;
         if kind.is_dir() && entry.file_name() != "target" {
-            if let Some(found) = names_the_lock_notes(&path)? {
+            if let Some(found) = names_checker_only(&path)? {
                 return Ok(Some(found));
             }
         } else if kind.is_file() && path.extension().is_some_and(|e| e == "rs") {
             let text =
                 std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-            if contains_identifier(&String::from_utf8_lossy(&text), LOCK_NOTES) {
-                return Ok(Some(path));
+            let text = String::from_utf8_lossy(&text);
+            if let Some(hidden) = CHECKER_ONLY
+                .iter()
+                .find(|h| contains_identifier(&text, h.name))
+            {
+                return Ok(Some((path, hidden)));
             }
         }
     }
@@ -433,14 +453,21 @@ mod tests {
     }
 
     #[test]
-    fn the_lock_notes_are_found_as_a_whole_identifier_only() {
+    fn checker_only_modules_are_found_as_a_whole_identifier_only() {
         assert!(contains_identifier(
             "use parking_lot::kvlab_watch::held;",
-            LOCK_NOTES
+            "kvlab_watch"
         ));
-        assert!(contains_identifier("kvlab_watch", LOCK_NOTES));
-        assert!(!contains_identifier("fn my_kvlab_watcher() {}", LOCK_NOTES));
-        assert!(!contains_identifier("kvlab_watch2", LOCK_NOTES));
+        assert!(contains_identifier(
+            "kvlab_sync::probe_hooks::in_model()",
+            "probe_hooks"
+        ));
+        assert!(contains_identifier("kvlab_watch", "kvlab_watch"));
+        assert!(!contains_identifier(
+            "fn my_kvlab_watcher() {}",
+            "kvlab_watch"
+        ));
+        assert!(!contains_identifier("probe_hooks2", "probe_hooks"));
     }
 
     #[test]

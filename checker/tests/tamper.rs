@@ -258,6 +258,19 @@ fn naming_the_checkers_lock_notes_is_refused() {
     refused(&report, "kvlab_watch");
 }
 
+/// The course facade's hooks tell a model run from a real one; a crate that asked
+/// could behave only while the model checker is not looking.
+#[test]
+fn naming_the_facades_probe_hooks_is_refused() {
+    let lessons = stub_copy("probe-hooks");
+    append(
+        &lessons.join(LESSON).join("src/lib.rs"),
+        "\nfn tamper() -> bool {\n    kvlab_sync::probe_hooks::in_model()\n}\n",
+    );
+    let report = grade(&lessons);
+    refused(&report, "probe_hooks");
+}
+
 #[test]
 fn source_files_from_outside_the_folder_are_refused_before_anything_runs() {
     let lessons = stub_copy("path-attribute");
