@@ -94,6 +94,20 @@ pub const LESSONS: &[Lesson] = &[
         builtins: &probe_lesson05::BUILTINS,
         hints: probe_lesson05::hints::LADDERS,
     },
+    Lesson {
+        number: 6,
+        slug: "own-locks",
+        title: "your own locks",
+        start: "Open lessons/lesson06-own-locks/src/ and fill in the fourteen todo!()s in \
+            order: the bounded queue (queue.rs, steps 1 to 4), the lock's ways in and out \
+            and its state's invariants (rwlock.rs, steps 5 to 11), then lesson 02's store on \
+            your lock (store.rs, steps 12 to 14). The state, the guards and the course's \
+            Mutex and Condvar are given.",
+        allows_unsafe: false,
+        threads: true,
+        builtins: &probe_lesson06::BUILTINS,
+        hints: probe_lesson06::hints::LADDERS,
+    },
 ];
 
 impl Lesson {

@@ -31,6 +31,7 @@ impl<T> BoundedQueue<T> {
         }
     }
 
+    // ANCHOR: push
     /// Step 1. Adds `item` at the back, waiting while the queue is full. What must
     /// stay true:
     ///
@@ -45,7 +46,9 @@ impl<T> BoundedQueue<T> {
     pub fn push(&self, item: T) {
         todo!("step 1: BoundedQueue::push")
     }
+    // ANCHOR_END: push
 
+    // ANCHOR: pop
     /// Step 2. Takes the item at the front, waiting while the queue is empty. What
     /// must stay true:
     ///
@@ -59,6 +62,7 @@ impl<T> BoundedQueue<T> {
     pub fn pop(&self) -> T {
         todo!("step 2: BoundedQueue::pop")
     }
+    // ANCHOR_END: pop
 
     /// Step 3. Adds `item` now if there is room, and gives it back in `Err` if the
     /// queue is full; never waits. A waiting `pop` learns of the item as after

@@ -53,6 +53,7 @@ impl fmt::Display for LockViolation {
 }
 
 impl LockState {
+    // ANCHOR: check_invariants
     /// Step 11. What must hold whenever nobody holds the state mutex: `Ok` for every
     /// state a correct lock can be in, and for each impossible one the violation
     /// that names it. Think about which states are merely busy (readers inside
@@ -63,6 +64,7 @@ impl LockState {
     pub fn check_invariants(&self) -> Result<(), LockViolation> {
         todo!("step 11: LockState::check_invariants")
     }
+    // ANCHOR_END: check_invariants
 }
 
 /// A reader-writer lock around a `T`: any number of readers at once, or one writer.
@@ -90,6 +92,7 @@ impl<T> RwLock<T> {
         }
     }
 
+    // ANCHOR: read
     /// Step 5. Waits until a reader may go in, then reads beside any other readers.
     /// What must stay true:
     ///
@@ -106,6 +109,7 @@ impl<T> RwLock<T> {
     pub fn read(&self) -> ReadGuard<'_, T> {
         todo!("step 5: RwLock::read")
     }
+    // ANCHOR_END: read
 
     /// Step 6. Reads now if a reader that called `read` would go straight in;
     /// `None` otherwise. Never waits.
@@ -113,6 +117,7 @@ impl<T> RwLock<T> {
         todo!("step 6: RwLock::try_read")
     }
 
+    // ANCHOR: write
     /// Step 7. Waits until nobody is inside, then writes alone. What must stay true:
     ///
     /// - A writer is inside only when no reader and no other writer is.
@@ -125,6 +130,7 @@ impl<T> RwLock<T> {
     pub fn write(&self) -> WriteGuard<'_, T> {
         todo!("step 7: RwLock::write")
     }
+    // ANCHOR_END: write
 
     /// Step 8. Writes now if a writer that called `write` would go straight in;
     /// `None` otherwise. Never waits.
@@ -132,6 +138,7 @@ impl<T> RwLock<T> {
         todo!("step 8: RwLock::try_write")
     }
 
+    // ANCHOR: leave
     /// Step 9. A reader leaves (`ReadGuard`'s drop calls this, on a panic too).
     /// Whoever can go in now that it is out learns of it: no thread sleeps on while
     /// the state would let it in. Book: "Part 3: entering and leaving".
@@ -146,6 +153,7 @@ impl<T> RwLock<T> {
     fn leave_write(&self) {
         todo!("step 10: RwLock::leave_write")
     }
+    // ANCHOR_END: leave
 
     /// The state as it is now, for tests and for the checker.
     pub fn state(&self) -> LockState {

@@ -34,7 +34,7 @@ pub const QUEUE_WAITS: Info = Info {
     book: "lesson06-own-locks.html#waiting-in-a-loop",
     deadline_secs: 20,
     graded: true,
-    steps: &[1, 2],
+    steps: &[1, 2, 3, 4],
 };
 
 pub const QUEUE_CONCURRENT: Info = Info {
@@ -89,7 +89,7 @@ pub const READERS_TOGETHER: Info = Info {
     book: "lesson06-own-locks.html#part-3-entering-and-leaving",
     deadline_secs: 20,
     graded: true,
-    steps: &[5, 6],
+    steps: &[5, 6, 9],
 };
 
 pub const WRITER_NOT_STARVED: Info = Info {
@@ -100,7 +100,7 @@ pub const WRITER_NOT_STARVED: Info = Info {
     book: "lesson06-own-locks.html#the-policy-nobody-starves",
     deadline_secs: 20,
     graded: true,
-    steps: &[5, 6, 7],
+    steps: &[5, 6, 7, 9, 10],
 };
 
 pub const READERS_NOT_STARVED: Info = Info {
@@ -112,7 +112,7 @@ pub const READERS_NOT_STARVED: Info = Info {
     book: "lesson06-own-locks.html#the-policy-nobody-starves",
     deadline_secs: 20,
     graded: true,
-    steps: &[5, 7, 10],
+    steps: &[5, 7, 9, 10],
 };
 
 pub const LOCK_MODEL: Info = Info {
@@ -135,7 +135,7 @@ pub const PANIC_SAFE: Info = Info {
     book: "lesson06-own-locks.html#a-guard-that-panics",
     deadline_secs: 20,
     graded: true,
-    steps: &[9, 10],
+    steps: &[5, 7, 9, 10],
 };
 
 pub const STORE_ON_LOCK: Info = Info {
@@ -146,7 +146,7 @@ pub const STORE_ON_LOCK: Info = Info {
     book: "lesson06-own-locks.html#part-4-lesson-02s-store-on-your-lock",
     deadline_secs: 180,
     graded: true,
-    steps: &[12, 13, 14],
+    steps: &[5, 6, 7, 8, 9, 10, 12, 13, 14],
 };
 
 /// The lesson's criteria, in the order they run: the queue, the lock, the store.

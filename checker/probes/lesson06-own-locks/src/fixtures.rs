@@ -5,8 +5,11 @@
 use probe_kit::Fixture;
 
 use crate::criteria;
+use probe_lesson02::Instrumented;
+use reference::store::{Entry, Response};
+
 use crate::planted::{
-    LockCore, LockPlant, QueueParts, QueuePlant, Sound, planted, reader_may_go_in,
+    LockCore, LockPlant, PlantedLock, QueueParts, QueuePlant, Sound, planted, reader_may_go_in,
 };
 use crate::{LockState, LockViolation};
 
@@ -114,7 +117,12 @@ pub const FIXTURES: &[Fixture] = &[
     Fixture {
         name: "store-get-takes-write-side",
         rejected_by: &criteria::STORE_ON_LOCK,
-        make: || planted(Sound, ReadersQueueUp),
+        make: || planted(Sound, GetTakesWriteSide),
+    },
+    Fixture {
+        name: "store-get-reads-twice",
+        rejected_by: &criteria::STORE_ON_LOCK,
+        make: || planted(Sound, GetReadsTwice),
     },
 ];
 
@@ -493,15 +501,47 @@ impl LockPlant for GuardKeepsLockOnPanic {
     }
 }
 
-/// Readers go in one at a time, but `try_read` is sound: lesson 02's
-/// `readers-parallel` sees it through the store.
+/// GET on the write side: right answers, but GETs wait for each other, which
+/// lesson 02's `readers-parallel` sees.
 #[derive(Clone, Copy, Default)]
-struct ReadersQueueUp;
-impl LockPlant for ReadersQueueUp {
-    fn enter_read(&self, l: &LockCore) {
-        enter_read_alone(l);
+struct GetTakesWriteSide;
+impl LockPlant for GetTakesWriteSide {
+    fn get(&self, machine: &PlantedLock<Instrumented, Self>, key: &str) -> Response {
+        // BUG: "write() is safe too": it is, but it lets one GET in at a time.
+        match machine.write().lookup(key) {
+            Some(Entry {
+                value: Some(value),
+                version,
+                ..
+            }) => Response::Value {
+                value: value.clone(),
+                version: *version,
+            },
+            _ => Response::NotFound,
+        }
     }
-    fn leave_read(&self, l: &LockCore) {
-        leave_read_alone(l);
+}
+
+/// GET takes the value under one read guard and the version under another: a SET
+/// between the two pairs a value with another write's version, which lesson 02's
+/// `linearizable` sees.
+#[derive(Clone, Copy, Default)]
+struct GetReadsTwice;
+impl LockPlant for GetReadsTwice {
+    fn get(&self, machine: &PlantedLock<Instrumented, Self>, key: &str) -> Response {
+        // BUG: two looks at two states.
+        let value = match machine.read().lookup(key) {
+            Some(Entry {
+                value: Some(value), ..
+            }) => value.clone(),
+            _ => return Response::NotFound,
+        };
+        match machine.read().lookup(key) {
+            Some(entry) => Response::Value {
+                value,
+                version: entry.version,
+            },
+            None => Response::NotFound,
+        }
     }
 }

@@ -75,7 +75,8 @@ pub fn writer_may_go_in(state: &LockState) -> bool {
     !state.writer && state.readers == 0 && !state.readers_next
 }
 
-/// The lock's steps; each default is the reference's.
+/// The lock's steps and those of lesson 02's store on it (5 to 14); each default is
+/// the reference's.
 pub trait LockPlant: Copy + Send + Sync + 'static {
     fn enter_read(&self, l: &LockCore) {
         let mut state = l.state.lock();
@@ -140,6 +141,30 @@ pub trait LockPlant: Copy + Send + Sync + 'static {
     fn check(&self, state: &LockState) -> Result<(), LockViolation> {
         state.check_invariants()
     }
+
+    fn get(&self, machine: &PlantedLock<Instrumented, Self>, key: &str) -> Response {
+        match machine.read().lookup(key) {
+            Some(Entry {
+                value: Some(value),
+                version,
+                ..
+            }) => Response::Value {
+                value: value.clone(),
+                version: *version,
+            },
+            _ => Response::NotFound,
+        }
+    }
+
+    fn set(&self, machine: &PlantedLock<Instrumented, Self>, key: &str, value: &str) -> Response {
+        let command = Command::set(key, value);
+        machine.write().apply(command)
+    }
+
+    fn del(&self, machine: &PlantedLock<Instrumented, Self>, key: &str) -> Response {
+        let command = Command::del(key);
+        machine.write().apply(command)
+    }
 }
 
 /// The sound steps, for the part a fixture does not plant a bug in.
@@ -186,7 +211,7 @@ impl<T, L: LockPlant> PlantedLock<T, L> {
         }
     }
 
-    fn read(&self) -> ReadGuard<'_, T, L> {
+    pub fn read(&self) -> ReadGuard<'_, T, L> {
         self.plant.enter_read(&self.core);
         ReadGuard {
             lock: self,
@@ -201,7 +226,7 @@ impl<T, L: LockPlant> PlantedLock<T, L> {
         })
     }
 
-    fn write(&self) -> WriteGuard<'_, T, L> {
+    pub fn write(&self) -> WriteGuard<'_, T, L> {
         self.plant.enter_write(&self.core);
         WriteGuard {
             lock: self,
@@ -217,7 +242,7 @@ impl<T, L: LockPlant> PlantedLock<T, L> {
     }
 }
 
-struct ReadGuard<'a, T, L: LockPlant> {
+pub struct ReadGuard<'a, T, L: LockPlant> {
     lock: &'a PlantedLock<T, L>,
     data: Option<CellRef<'a, T>>,
 }
@@ -236,7 +261,7 @@ impl<T, L: LockPlant> Drop for ReadGuard<'_, T, L> {
     }
 }
 
-struct WriteGuard<'a, T, L: LockPlant> {
+pub struct WriteGuard<'a, T, L: LockPlant> {
     lock: &'a PlantedLock<T, L>,
     data: Option<CellMut<'a, T>>,
 }
@@ -274,27 +299,15 @@ impl<L: LockPlant + Default> Layer for PlantedStore<L> {
     }
 
     fn get(&self, key: &str) -> Response {
-        match self.machine.read().lookup(key) {
-            Some(Entry {
-                value: Some(value),
-                version,
-                ..
-            }) => Response::Value {
-                value: value.clone(),
-                version: *version,
-            },
-            _ => Response::NotFound,
-        }
+        self.machine.plant.get(&self.machine, key)
     }
 
     fn set(&self, key: &str, value: &str) -> Response {
-        let command = Command::set(key, value);
-        self.machine.write().apply(command)
+        self.machine.plant.set(&self.machine, key, value)
     }
 
     fn del(&self, key: &str) -> Response {
-        let command = Command::del(key);
-        self.machine.write().apply(command)
+        self.machine.plant.del(&self.machine, key)
     }
 
     fn check_invariants(&self) -> Result<(), Violation> {
