@@ -179,7 +179,7 @@ pub fn crate_folder(workspace: &Workspace, lesson: &Lesson) -> Result<Result<(),
     let allowed = reference_dependencies(workspace, lesson)?;
     for (section, deps) in dependency_tables(&manifest) {
         for (name, spec) in deps {
-            if let Some(why) = dependency_refused(&dir, name, spec, &allowed) {
+            if let Some(why) = dependency_refused(&workspace.root, &dir, name, spec, &allowed) {
                 let names: Vec<&str> = allowed.keys().map(String::as_str).collect();
                 let may = if names.is_empty() {
                     format!("{} uses no dependencies", lesson.id())
@@ -278,6 +278,7 @@ fn dependency_tables(manifest: &Table) -> Vec<(String, &Table)> {
 
 /// Why the learner's dependency `name = spec` is not one the lesson ships, if it is not.
 fn dependency_refused(
+    root: &Path,
     dir: &Path,
     name: &str,
     spec: &Value,
@@ -295,7 +296,11 @@ fn dependency_refused(
     }
     match (field(spec, "path"), field(reference, "path")) {
         (None, None) => None,
-        (Some(path), Some(expected)) if same_crate(&dir.join(&path), Path::new(&expected)) => None,
+        (Some(path), Some(expected))
+            if same_crate(root, &dir.join(&path), Path::new(&expected)) =>
+        {
+            None
+        }
         (Some(path), _) => Some(format!("points at `{path}`, which is not the lesson's")),
         (None, Some(_)) => Some("is not the lesson's own copy".into()),
     }
@@ -350,22 +355,16 @@ fn stays_inside(path: &Path) -> bool {
     true
 }
 
-/// Whether a learner's path dependency names the reference crate the lesson ships
-/// (`solutions/lesson01-state-machine`), wherever the learner's copy of the course
-/// is. The checker builds with its own copy of that crate in any case.
-fn same_crate(learner: &Path, reference: &Path) -> bool {
-    let tail = |path: &Path| {
-        let path = normalize(path);
-        let mut parts: Vec<PathBuf> = path
-            .components()
-            .rev()
-            .take(2)
-            .map(|c| c.as_os_str().into())
-            .collect();
-        parts.reverse();
-        parts.into_iter().collect::<PathBuf>()
-    };
-    tail(learner) == tail(reference)
+/// Whether a learner's path dependency names the crate the lesson ships
+/// (`solutions/lesson01-state-machine`, `course-sync`), wherever the learner's copy of
+/// the course is: the learner's path must end in the crate's path inside the course.
+/// The checker builds with its own copy of that crate in any case.
+fn same_crate(root: &Path, learner: &Path, reference: &Path) -> bool {
+    let reference = normalize(reference);
+    let inside = reference
+        .strip_prefix(normalize(root))
+        .unwrap_or(&reference);
+    inside.components().next().is_some() && normalize(learner).ends_with(inside)
 }
 
 /// `a/b/../c` as `a/c`, without touching the file system.
