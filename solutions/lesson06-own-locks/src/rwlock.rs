@@ -12,6 +12,7 @@ use std::ops::{Deref, DerefMut};
 
 use kvlab_sync::{CellMut, CellRef, Condvar, Mutex, SharedCell};
 
+// ANCHOR: state
 /// Who is inside the lock and who waits for it, as the state mutex guards it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct LockState {
@@ -27,6 +28,7 @@ pub struct LockState {
     /// they go in before any writer.
     pub readers_next: bool,
 }
+// ANCHOR_END: state
 
 /// A state no correct lock is ever in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
